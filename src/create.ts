@@ -1,0 +1,136 @@
+import type { Kysely } from 'kysely';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from './json-safe.js';
+import { consoleLogger, type Logger } from './logger.js';
+import type { QueueSource } from './queue/source.js';
+import { type ChangeFeed, MemoryChangeFeed } from './realtime/feed.js';
+import type { Settings } from './settings.js';
+import { SettingsStore } from './settings-store.js';
+import { type DatabaseOption, connectDatabase } from './store/connect.js';
+import type { SqlDialect } from './store/dialect.js';
+import { ExecutionStore } from './store/execution-store.js';
+import { migrateToLatest } from './store/migrations.js';
+import type { Database } from './store/schema.js';
+import { type OnRecordError, TaskTracker } from './tracker/tracker.js';
+import type { RegisterTaskInput, TaskExecution } from './types.js';
+
+/** Options of `createAgentcoreTask`. */
+export interface AgentcoreTaskOptions {
+  /**
+   * `postgres://…`, `mysql://…`, `sqlite:PATH`, `sqlite::memory:`, or an existing Kysely instance / `pg.Pool` /
+   * mysql2 pool / better-sqlite3 database (which `close()` then leaves open).
+   * @defaultValue `process.env.DATABASE_URL ?? 'sqlite:./agentcore-task.db'`
+   */
+  database?: DatabaseOption;
+  /** Overrides of the `AGENTCORE_TASK_*` environment variables. */
+  settings?: Partial<Settings>;
+  /** Apply the schema on start. @defaultValue `true` */
+  migrate?: boolean;
+  /** pino-compatible logger. @defaultValue a quiet console logger (warnings and errors only) */
+  logger?: Logger;
+  /** Payloads larger than this are stored as `{ _truncated: true, bytes }`. @defaultValue 1 MiB */
+  maxPayloadBytes?: number;
+  /** `'log'`: a write that cannot be stored is logged, the task goes on. `'throw'`: the call rejects. @defaultValue `'log'` */
+  onRecordError?: OnRecordError;
+  /** Where `syncTask` reads the queue's state (see `agentcore-task/bullmq`). */
+  queueSource?: QueueSource;
+  /** Environment to read settings from. @defaultValue `process.env` */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Default database when none is given. */
+export const DEFAULT_DATABASE_URL = 'sqlite:./agentcore-task.db';
+
+/**
+ * One configured instance: the tracker, the settings, and (through the other modules) locks, maintenance and the HTTP
+ * handler. Create it with `createAgentcoreTask`.
+ */
+export class AgentcoreTask {
+  /** Records and reads runs. */
+  readonly tracker: TaskTracker;
+  /** Effective settings (environment, code, run-time overrides). */
+  readonly settings: SettingsStore;
+  /** Change notifications of every write, for streams. */
+  readonly feed: ChangeFeed;
+  readonly logger: Logger;
+  private closing: Promise<void> | undefined;
+  private readonly closers: Array<() => Promise<void>> = [];
+
+  /** @internal use `createAgentcoreTask` */
+  constructor(
+    /** The Kysely instance over the tables of this library. */
+    readonly db: Kysely<Database>,
+    readonly dialect: SqlDialect,
+    private readonly ownsDb: boolean,
+    options: AgentcoreTaskOptions,
+    feed: ChangeFeed,
+  ) {
+    this.logger = options.logger ?? consoleLogger;
+    this.feed = feed;
+    this.settings = new SettingsStore(db, dialect, options.settings, options.env);
+    this.tracker = new TaskTracker({
+      store: new ExecutionStore(db, dialect),
+      feed,
+      logger: this.logger,
+      maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+      onRecordError: options.onRecordError ?? 'log',
+      queueSource: options.queueSource,
+    });
+  }
+
+  /** Same as `tracker.registerTaskExecution`. */
+  registerTaskExecution(input: RegisterTaskInput): Promise<TaskExecution | null> {
+    return this.tracker.registerTaskExecution(input);
+  }
+
+  /** Runs `fn` at `close()`, before connections are closed (latest registered runs first). */
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  /** Flushes buffered writes, stops background work and closes the connections this instance opened. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const fn of [...this.closers].reverse()) {
+        try {
+          await fn();
+        } catch (error) {
+          this.logger.warn({ err: error }, 'agentcore-task: error while closing');
+        }
+      }
+      await this.tracker.flush();
+      await this.feed.close();
+      if (this.ownsDb) await this.db.destroy();
+    })();
+    return this.closing;
+  }
+
+  /** `await using tasks = await createAgentcoreTask()` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Creates an instance: connects (or wraps the given connection), applies migrations, validates settings.
+ * Throws at start-up for a malformed `AGENTCORE_TASK_*` variable (naming it) or a missing driver (naming the package).
+ *
+ * @example
+ * const tasks = await createAgentcoreTask({ database: process.env.DATABASE_URL });
+ * await tasks.registerTaskExecution({ taskId: 'job-1', taskName: 'send_report', module: 'reports' });
+ * await tasks.close();
+ */
+export async function createAgentcoreTask(options: AgentcoreTaskOptions = {}): Promise<AgentcoreTask> {
+  const logger = options.logger ?? consoleLogger;
+  const env = options.env ?? process.env;
+  const database = options.database ?? env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const { db, dialect, owned } = await connectDatabase(database, logger);
+  let instance: AgentcoreTask;
+  try {
+    instance = new AgentcoreTask(db, dialect, owned, { ...options, logger }, new MemoryChangeFeed());
+    if (options.migrate !== false) await migrateToLatest(db, dialect.name);
+  } catch (error) {
+    if (owned) await db.destroy().catch(() => {});
+    throw error;
+  }
+  return instance;
+}

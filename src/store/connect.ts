@@ -1,0 +1,136 @@
+import {
+  Kysely,
+  MysqlAdapter,
+  MysqlDialect,
+  PostgresAdapter,
+  PostgresDialect,
+  SqliteAdapter,
+  SqliteDialect,
+} from 'kysely';
+import { MissingDependencyError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { DialectName, SqlDialect } from './dialect.js';
+import { mysqlDialect } from './mysql/dialect.js';
+import { postgresDialect } from './postgres/dialect.js';
+import type { Database } from './schema.js';
+import { sqliteDialect } from './sqlite/dialect.js';
+
+/**
+ * What `createAgentcoreTask({ database })` accepts: a URL (`postgres://…`, `mysql://…`, `sqlite:PATH`,
+ * `sqlite::memory:`), an existing Kysely instance, or an existing `pg.Pool`, mysql2 pool or better-sqlite3 database.
+ * We type only what we touch of the drivers, so none of them is a hard dependency (as Kysely does).
+ */
+export type DatabaseOption = string | Kysely<any> | { kysely: Kysely<any>; dialect?: DialectName } | PoolLike;
+
+/** Structural types of the driver objects we accept (we never import the drivers' types). */
+export type PoolLike =
+  | { connect: (...args: any[]) => unknown; query: (...args: any[]) => unknown; totalCount?: number }
+  | { getConnection: (...args: any[]) => unknown; pool?: unknown }
+  | { prepare: (sql: string) => unknown; pragma: (...args: any[]) => unknown };
+
+export interface Connection {
+  db: Kysely<Database>;
+  dialect: SqlDialect;
+  /** `true` when we opened it, so `close()` must destroy it. */
+  owned: boolean;
+}
+
+const DIALECTS: Record<DialectName, SqlDialect> = {
+  postgres: postgresDialect,
+  mysql: mysqlDialect,
+  sqlite: sqliteDialect,
+};
+
+/** Default pool size for connections we open. */
+export const DEFAULT_POOL_SIZE = 10;
+
+async function load<T>(pkg: string, purpose: string): Promise<T> {
+  try {
+    const mod = (await import(pkg)) as { default?: T } & T;
+    return (mod.default ?? mod) as T;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') throw new MissingDependencyError(pkg, purpose, { cause: error });
+    throw error;
+  }
+}
+
+/** Opens (or wraps) the database described by `option`. */
+export async function connectDatabase(option: DatabaseOption, logger: Logger): Promise<Connection> {
+  if (typeof option === 'string') return openUrl(option, logger);
+  if (option instanceof Kysely) return { db: option as Kysely<Database>, dialect: detect(option), owned: false };
+  if ('kysely' in option && option.kysely instanceof Kysely) {
+    const dialect = option.dialect ? DIALECTS[option.dialect] : detect(option.kysely);
+    return { db: option.kysely as Kysely<Database>, dialect, owned: false };
+  }
+  if ('prepare' in option && 'pragma' in option) {
+    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: option as never }) }), dialect: sqliteDialect, owned: false };
+  }
+  if ('getConnection' in option) {
+    return { db: new Kysely<Database>({ dialect: new MysqlDialect({ pool: option as never }) }), dialect: mysqlDialect, owned: false };
+  }
+  if ('connect' in option && 'query' in option) {
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: option as never }) }), dialect: postgresDialect, owned: false };
+  }
+  throw new ValidationError('database must be a URL, a Kysely instance, a pg.Pool, a mysql2 pool or a better-sqlite3 database', 'database');
+}
+
+function detect(db: Kysely<any>): SqlDialect {
+  const adapter = db.getExecutor().adapter;
+  if (adapter instanceof PostgresAdapter) return postgresDialect;
+  if (adapter instanceof MysqlAdapter) return mysqlDialect;
+  if (adapter instanceof SqliteAdapter) return sqliteDialect;
+  throw new ValidationError('cannot tell the dialect of this Kysely instance: pass { kysely, dialect }', 'database');
+}
+
+/** Which dialect a URL names, without opening it. */
+export function dialectOfUrl(url: string): DialectName {
+  if (/^postgres(ql)?:\/\//i.test(url)) return 'postgres';
+  if (/^(mysql|mariadb):\/\//i.test(url)) return 'mysql';
+  if (/^sqlite:/i.test(url)) return 'sqlite';
+  throw new ValidationError(
+    `unsupported database URL "${redact(url)}": use postgres://…, mysql://…, sqlite:PATH or sqlite::memory:`,
+    'database',
+  );
+}
+
+/** The URL with its password hidden, for messages. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+async function openUrl(url: string, logger: Logger): Promise<Connection> {
+  const name = dialectOfUrl(url);
+  if (name === 'postgres') {
+    const pg = await load<{ Pool: new (config: object) => PoolWithEvents }>('pg', 'A postgres:// database');
+    const pool = new pg.Pool({ connectionString: url, max: DEFAULT_POOL_SIZE });
+    // An idle client losing its connection (database restart) must not crash the process.
+    pool.on('error', (error) => logger.warn({ err: error }, 'PostgreSQL idle client error'));
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) }), dialect: postgresDialect, owned: true };
+  }
+  if (name === 'mysql') {
+    const mysql = await load<{ createPool: (config: object) => PoolWithEvents }>('mysql2', 'A mysql:// database');
+    const pool = mysql.createPool({
+      uri: url.replace(/^mariadb:/i, 'mysql:'),
+      connectionLimit: DEFAULT_POOL_SIZE,
+      timezone: 'Z',
+      dateStrings: false,
+      // JSON columns come back as text on MariaDB and parsed on MySQL: make both text, parsed once by the dialect.
+      typeCast: (field: { type: string; string: () => string | null }, next: () => unknown) =>
+        field.type === 'JSON' ? field.string() : next(),
+    });
+    return { db: new Kysely<Database>({ dialect: new MysqlDialect({ pool: pool as never }) }), dialect: mysqlDialect, owned: true };
+  }
+  const Sqlite = await load<new (path: string, options?: object) => SqliteDb>('better-sqlite3', 'A sqlite: database');
+  const path = url.replace(/^sqlite:(\/\/)?/i, '') || ':memory:';
+  const database = new Sqlite(path);
+  if (path !== ':memory:') database.pragma('journal_mode = WAL');
+  database.pragma('busy_timeout = 5000');
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: database as never }) }), dialect: sqliteDialect, owned: true };
+}
+
+interface PoolWithEvents {
+  on(event: 'error', listener: (error: unknown) => void): void;
+}
+interface SqliteDb {
+  pragma(source: string): unknown;
+}

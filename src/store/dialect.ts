@@ -1,0 +1,69 @@
+import type { Expression, RawBuilder, SqlBool } from 'kysely';
+
+/** The three supported databases. MariaDB uses `mysql`. */
+export type DialectName = 'postgres' | 'mysql' | 'sqlite';
+
+/** Time buckets of the stats series. */
+export type Granularity = 'day' | 'month' | 'year';
+
+/**
+ * The dialect-specific pieces of SQL, one implementation per folder (`postgres/`, `mysql/`, `sqlite/`). Everything
+ * else in the store is written once with the query builder. Each statement here is asserted in `test/store/sql.test.ts`.
+ */
+export interface SqlDialect {
+  readonly name: DialectName;
+  /** `true` when `INSERT/UPDATE … RETURNING` is available. */
+  readonly supportsReturning: boolean;
+  /** A timestamp parameter as the driver wants it. */
+  toDbDate(date: Date): Date | string;
+  /** A JSON column value (text or parsed) as a JS value. */
+  parseJson(value: unknown): unknown;
+  /** A JSON column value to write, from its serialization. */
+  json(text: string): RawBuilder<unknown>;
+  /**
+   * The new `metadata` after merging the top-level keys of `patch` (each value given as its JSON text) in one
+   * statement. `keepExisting` keeps keys already stored (the late-register case); otherwise `patch` wins.
+   */
+  mergeMetadata(patch: ReadonlyArray<readonly [key: string, json: string]>, keepExisting?: boolean): RawBuilder<unknown>;
+  /** `metadata.<key> = value` compared as text; `value` is the raw query string. */
+  metadataEquals(key: string, value: string): Expression<SqlBool>;
+  /** The text bucket (`HH:00`, `YYYY-MM-DD` or `YYYY-MM`) of `created_at` for a stats series. */
+  createdAtBucket(granularity: Granularity): RawBuilder<string>;
+  /** `true` when `error` means the database could not be reached (worth retrying), not that the statement is wrong. */
+  isTransientError(error: unknown): boolean;
+}
+
+/** JSON path of one top-level key, quoted so any key is safe: `$."a.b"`. */
+export function jsonPathForKey(key: string): string {
+  return `$."${key.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+]);
+
+/** Connection-level failures shared by every driver (socket errors), plus `extraCodes` of the dialect. */
+export function isConnectionError(error: unknown, extra: (code: string) => boolean = () => false): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (TRANSIENT_CODES.has(code) || extra(code))) return true;
+    const message = e instanceof Error ? e.message : '';
+    if (
+      /Connection terminated|connection (?:is )?closed|Client has encountered a connection error|timeout exceeded when trying to connect|Cannot enqueue|socket hang up|the database system is (?:starting up|shutting down)|terminating connection/i.test(
+        message,
+      )
+    )
+      return true;
+  }
+  return false;
+}

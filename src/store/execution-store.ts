@@ -1,0 +1,369 @@
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { ValidationError } from '../errors.js';
+import { isCompletedStatus, TaskStatus, type TaskStatusValue } from '../status.js';
+import {
+  type ExecutionFilters,
+  type ExecutionPage,
+  ORDERING_FIELDS,
+  type OrderingField,
+  type PageOptions,
+  type StatsOptions,
+  type StatusCounts,
+  type TaskExecution,
+  type TaskStats,
+} from '../types.js';
+import type { Granularity, SqlDialect } from './dialect.js';
+import { applyFilters, parseDateBound, validateFilters } from './filters.js';
+import { type ExecutionRow, rowToExecution } from './row.js';
+import type { Database } from './schema.js';
+
+/** A run to insert, already normalized and serialized by the tracker. */
+export interface NewExecution {
+  taskId: string;
+  taskName: string;
+  module: string;
+  status: TaskStatusValue;
+  argsJson: string;
+  kwargsJson: string;
+  metadataJson: string;
+  createdById: string | null;
+  createdByUsername: string | null;
+  queueName: string | null;
+}
+
+/** A status update, already serialized. `undefined` fields are left untouched. */
+export interface StatusPatch {
+  /** Absent for a progress-only write, which never touches status or timestamps. */
+  status?: TaskStatusValue;
+  resultJson?: string;
+  error?: string | null;
+  traceback?: string | null;
+  /** Top-level metadata keys with their JSON text. */
+  metadata?: ReadonlyArray<readonly [string, string]>;
+}
+
+const COMPLETED = [...TaskStatus.completed];
+export const DEFAULT_PAGE_SIZE = 10;
+export const MAX_PAGE_SIZE = 100;
+
+/**
+ * Every SQL statement on `agentcore_task_execution`. Written once with the query builder; the few dialect-specific
+ * pieces come from `SqlDialect`.
+ */
+export class ExecutionStore {
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: SqlDialect,
+  ) {}
+
+  private now(): Date | string {
+    return this.dialect.toDbDate(new Date());
+  }
+
+  private toExecution = (row: ExecutionRow): TaskExecution => rowToExecution(row, this.dialect);
+
+  /**
+   * Inserts the run unless `task_id` exists. When it exists and was created by an early update (empty `task_name`),
+   * fills in name, module, args, creator and queue and merges metadata under the keys already there. Otherwise changes
+   * nothing. Returns the stored row.
+   */
+  async register(run: NewExecution): Promise<TaskExecution> {
+    const now = new Date();
+    const dbNow = this.dialect.toDbDate(now);
+    const started = run.status === TaskStatus.STARTED || isCompletedStatus(run.status) ? dbNow : null;
+    const values = {
+      task_id: run.taskId,
+      task_name: run.taskName,
+      module: run.module,
+      status: run.status,
+      created_at: dbNow,
+      started_at: started,
+      finished_at: isCompletedStatus(run.status) ? dbNow : null,
+      updated_at: dbNow,
+      task_args: this.dialect.json(run.argsJson),
+      task_kwargs: this.dialect.json(run.kwargsJson),
+      metadata: this.dialect.json(run.metadataJson),
+      created_by_id: run.createdById,
+      created_by_username: run.createdByUsername,
+      queue_name: run.queueName,
+    };
+    let insert = this.db.insertInto('agentcore_task_execution').values(values);
+    insert = this.dialect.name === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('task_id').doNothing());
+    if (this.dialect.supportsReturning) {
+      const row = await insert.returningAll().executeTakeFirst();
+      if (row) return this.toExecution(row);
+    } else {
+      const result = await insert.executeTakeFirst();
+      if (Number(result.numInsertedOrUpdatedRows ?? 0) === 1 && result.insertId !== undefined) {
+        return this.toExecution({
+          ...values,
+          id: result.insertId,
+          created_at: now,
+          task_args: run.argsJson,
+          task_kwargs: run.kwargsJson,
+          metadata: run.metadataJson,
+          result: null,
+          error: null,
+          traceback: null,
+        });
+      }
+    }
+    await this.fillIn(run);
+    const existing = await this.getByTaskId(run.taskId);
+    if (!existing) throw new Error(`run ${run.taskId} vanished during registration`);
+    return existing;
+  }
+
+  /** The late-register fill-in of a row an update created (marked by its empty `task_name`). */
+  private async fillIn(run: NewExecution): Promise<void> {
+    const metadata = Object.entries(JSON.parse(run.metadataJson) as Record<string, unknown>).map(
+      ([k, v]) => [k, JSON.stringify(v)] as const,
+    );
+    await this.db
+      .updateTable('agentcore_task_execution')
+      .set({
+        task_name: run.taskName,
+        module: run.module,
+        task_args: this.dialect.json(run.argsJson),
+        task_kwargs: this.dialect.json(run.kwargsJson),
+        created_by_id: sql`coalesce(created_by_id, ${run.createdById})`,
+        created_by_username: sql`coalesce(created_by_username, ${run.createdByUsername})`,
+        queue_name: sql`coalesce(queue_name, ${run.queueName})`,
+        ...(metadata.length > 0 ? { metadata: this.dialect.mergeMetadata(metadata, true) } : {}),
+        updated_at: this.now(),
+      })
+      .where('task_id', '=', run.taskId)
+      .where('task_name', '=', '')
+      .execute();
+  }
+
+  /**
+   * Applies a status update in one statement: no regression from a completed status, first STARTED sets
+   * `started_at`, first completed status sets `finished_at`, metadata merged key by key. Returns the row, or `null`
+   * when no row has this `task_id`.
+   */
+  async update(taskId: string, patch: StatusPatch): Promise<TaskExecution | null> {
+    const set = this.updateSet(patch);
+    const query = this.db.updateTable('agentcore_task_execution').set(set).where('task_id', '=', taskId);
+    if (this.dialect.supportsReturning) {
+      const row = await query.returningAll().executeTakeFirst();
+      return row ? this.toExecution(row) : null;
+    }
+    // MySQL has no RETURNING: read the row back (null when it does not exist).
+    await query.executeTakeFirst();
+    return this.getByTaskId(taskId);
+  }
+
+  /**
+   * The `SET` list of an update. Column order matters on MySQL, which evaluates assignments left to right with the
+   * values already assigned: every column that reads `status` comes before `status` itself.
+   */
+  private updateSet(patch: StatusPatch): Record<string, unknown> {
+    const now = this.now();
+    const next = patch.status;
+    const completedList = sql.join(COMPLETED.map((s) => sql.lit(s)));
+    const wasCompleted = sql`status in (${completedList})`;
+    const nextCompleted = next !== undefined && isCompletedStatus(next);
+    // A non-completed status is ignored once the run is completed; fields that come with it are ignored too.
+    const guarded = (value: unknown, column: string): RawBuilder<unknown> | unknown =>
+      nextCompleted ? value : sql`case when ${wasCompleted} then ${sql.ref(column)} else ${value} end`;
+    const set: Record<string, unknown> = {};
+    if (patch.metadata && patch.metadata.length > 0) set.metadata = this.dialect.mergeMetadata(patch.metadata);
+    if (patch.resultJson !== undefined) set.result = guarded(this.dialect.json(patch.resultJson), 'result');
+    if (patch.error !== undefined) set.error = guarded(patch.error, 'error');
+    else if (next === TaskStatus.SUCCESS) set.error = null;
+    if (patch.traceback !== undefined) set.traceback = guarded(patch.traceback, 'traceback');
+    else if (next === TaskStatus.SUCCESS) set.traceback = null;
+    if (next === TaskStatus.STARTED || nextCompleted) {
+      // A run that completes without a STARTED we saw still gets a start time only when STARTED arrives.
+      if (next === TaskStatus.STARTED)
+        set.started_at = sql`case when started_at is null and not (${wasCompleted}) then ${now} else started_at end`;
+      if (nextCompleted) set.finished_at = sql`coalesce(finished_at, ${now})`;
+    }
+    set.updated_at = now;
+    if (next === undefined) return set;
+    set.status = nextCompleted ? next : sql`case when ${wasCompleted} then status else ${next} end`;
+    return set;
+  }
+
+  /** Inserts the row an update needs when it arrives before registration. Returns `false` if it already exists. */
+  async insertFromUpdate(taskId: string, patch: StatusPatch): Promise<boolean> {
+    const now = this.now();
+    const status = patch.status ?? TaskStatus.STARTED;
+    const metadata = `{${(patch.metadata ?? []).map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+    let insert = this.db.insertInto('agentcore_task_execution').values({
+      task_id: taskId,
+      task_name: '',
+      module: '',
+      status,
+      created_at: now,
+      started_at: status === TaskStatus.STARTED ? now : null,
+      finished_at: isCompletedStatus(status) ? now : null,
+      updated_at: now,
+      task_args: this.dialect.json('[]'),
+      task_kwargs: this.dialect.json('{}'),
+      metadata: this.dialect.json(metadata),
+      result: patch.resultJson === undefined ? null : this.dialect.json(patch.resultJson),
+      error: patch.error ?? null,
+      traceback: patch.traceback ?? null,
+    });
+    insert = this.dialect.name === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('task_id').doNothing());
+    const result = await insert.executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  /** Sets only `updated_at`. Returns `false` when the run is unknown. */
+  async heartbeat(taskId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('agentcore_task_execution')
+      .set({ updated_at: this.now() })
+      .where('task_id', '=', taskId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async getById(id: number): Promise<TaskExecution | null> {
+    const row = await this.db.selectFrom('agentcore_task_execution').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? this.toExecution(row) : null;
+  }
+
+  async getByTaskId(taskId: string): Promise<TaskExecution | null> {
+    const row = await this.db
+      .selectFrom('agentcore_task_execution')
+      .selectAll()
+      .where('task_id', '=', taskId)
+      .executeTakeFirst();
+    return row ? this.toExecution(row) : null;
+  }
+
+  /** One page of runs matching `filters`, with the total count. Two queries. */
+  async list(filters: ExecutionFilters, options: PageOptions = {}): Promise<ExecutionPage> {
+    validateFilters(filters);
+    const { page, pageSize, ordering } = normalizePage(options);
+    const base = applyFilters(this.db.selectFrom('agentcore_task_execution'), filters, this.dialect);
+    const [countRow, rows] = await Promise.all([
+      base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst(),
+      base
+        .selectAll()
+        .orderBy(ordering.field, ordering.direction)
+        .orderBy('id', ordering.direction)
+        .limit(pageSize)
+        .offset((page - 1) * pageSize)
+        .execute(),
+    ]);
+    return { count: Number(countRow?.n ?? 0), page, pageSize, results: rows.map(this.toExecution) };
+  }
+
+  /**
+   * Counts by status, module and task name in one grouped query, plus one grouped query for the series: a constant
+   * number of queries whatever the number of modules and names.
+   */
+  async stats(options: StatsOptions = {}): Promise<TaskStats> {
+    const { granularity, ...filters } = options;
+    validateFilters(filters);
+    if (granularity !== undefined && !['day', 'month', 'year'].includes(granularity))
+      throw new ValidationError('granularity must be one of day, month, year', 'granularity');
+    const grouped = applyFilters(this.db.selectFrom('agentcore_task_execution'), filters, this.dialect)
+      .select(['module', 'task_name', 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .groupBy(['module', 'task_name', 'status'])
+      .execute();
+    const series = granularity ? this.series(filters, granularity) : Promise.resolve(undefined);
+    const [rows, seriesRows] = await Promise.all([grouped, series]);
+    const stats: TaskStats = { ...emptyCounts(), by_module: {}, by_task_name: {} };
+    for (const row of rows) {
+      const n = Number(row.n);
+      const key = String(row.status).toLowerCase() as keyof StatusCounts;
+      addCount(stats, key, n);
+      addCount((stats.by_module[row.module] ??= emptyCounts()), key, n);
+      addCount((stats.by_task_name[row.task_name] ??= emptyCounts()), key, n);
+    }
+    if (seriesRows) stats.series = seriesRows;
+    return stats;
+  }
+
+  private async series(filters: ExecutionFilters, granularity: Granularity) {
+    const { from, to, buckets } = seriesRange(granularity, filters);
+    const bucket = this.dialect.createdAtBucket(granularity);
+    const rows = await applyFilters(
+      this.db.selectFrom('agentcore_task_execution'),
+      { ...filters, startDate: undefined, endDate: undefined },
+      this.dialect,
+    )
+      .where('created_at', '>=', this.dialect.toDbDate(from))
+      .where('created_at', '<', this.dialect.toDbDate(to))
+      .select([bucket.as('bucket'), (eb) => eb.fn.countAll<number | string>().as('n')])
+      .groupBy(bucket)
+      .execute();
+    const counts = new Map(rows.map((r) => [String(r.bucket), Number(r.n)]));
+    return buckets.map((b) => ({ bucket: b, count: counts.get(b) ?? 0 }));
+  }
+
+  /** Runs not yet completed, oldest first (for sync). */
+  async unfinished(limit: number): Promise<TaskExecution[]> {
+    const rows = await this.db
+      .selectFrom('agentcore_task_execution')
+      .selectAll()
+      .where('status', 'not in', COMPLETED)
+      .orderBy('created_at', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map(this.toExecution);
+  }
+}
+
+function emptyCounts(): StatusCounts {
+  return { total: 0, pending: 0, started: 0, success: 0, failure: 0, retry: 0, revoked: 0 };
+}
+
+function addCount(counts: StatusCounts, key: keyof StatusCounts, n: number) {
+  counts.total += n;
+  if (key in counts && key !== 'total') counts[key] += n;
+}
+
+/** Validated, clamped paging. Throws a `ValidationError` for a non-integer page or size, or an unknown ordering. */
+export function normalizePage(options: PageOptions) {
+  const page = options.page ?? 1;
+  if (!Number.isInteger(page) || page < 1) throw new ValidationError('page must be a positive integer', 'page');
+  const requested = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(requested) || requested < 1)
+    throw new ValidationError('page_size must be a positive integer', 'page_size');
+  const pageSize = Math.min(requested, MAX_PAGE_SIZE);
+  const raw = options.ordering ?? '-created_at';
+  const field = raw.replace(/^-/, '');
+  if (!(ORDERING_FIELDS as readonly string[]).includes(field))
+    throw new ValidationError(`ordering must be one of ${ORDERING_FIELDS.join(', ')} (optionally prefixed with -)`, 'ordering');
+  return {
+    page,
+    pageSize,
+    ordering: { field: field as OrderingField, direction: raw.startsWith('-') ? ('desc' as const) : ('asc' as const) },
+  };
+}
+
+const DAY = 86_400_000;
+const pad = (n: number) => String(n).padStart(2, '0');
+const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+
+/** The time range and the bucket labels of a stats series (SPEC section 10), all in UTC. */
+export function seriesRange(granularity: Granularity, filters: ExecutionFilters, now = new Date()) {
+  if (granularity === 'day') {
+    const anchor = filters.startDate ? parseDateBound(filters.startDate, 'start_date', false).at : now;
+    const from = new Date(`${isoDay(anchor)}T00:00:00.000Z`);
+    return { from, to: new Date(from.getTime() + DAY), buckets: Array.from({ length: 24 }, (_, h) => `${pad(h)}:00`) };
+  }
+  const endAnchor = filters.endDate ? new Date(parseDateBound(filters.endDate, 'end_date', true).at.getTime() - 1) : now;
+  if (granularity === 'month') {
+    const lastDay = new Date(`${isoDay(endAnchor)}T00:00:00.000Z`);
+    const from = new Date(lastDay.getTime() - 29 * DAY);
+    const buckets = Array.from({ length: 30 }, (_, i) => isoDay(new Date(from.getTime() + i * DAY)));
+    return { from, to: new Date(lastDay.getTime() + DAY), buckets };
+  }
+  const y = endAnchor.getUTCFullYear();
+  const m = endAnchor.getUTCMonth();
+  const from = new Date(Date.UTC(y, m - 11, 1));
+  const to = new Date(Date.UTC(y, m + 1, 1));
+  const buckets = Array.from({ length: 12 }, (_, i) => {
+    const d = new Date(Date.UTC(y, m - 11 + i, 1));
+    return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}`;
+  });
+  return { from, to, buckets };
+}

@@ -1,0 +1,130 @@
+import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+import type { DialectName } from './dialect.js';
+import { CONFIG_TABLE, EXECUTION_TABLE, LOCK_TABLE, MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from './schema.js';
+
+type Types = { id: string; ts: string; json: string; jsonDefaultEmptyObject: string; jsonDefaultEmptyArray: string };
+
+// Column types per dialect. Timestamps: timestamptz (PostgreSQL), DATETIME(3) holding UTC (MySQL), ISO text (SQLite).
+const TYPES: Record<DialectName, Types> = {
+  postgres: {
+    id: 'bigserial primary key',
+    ts: 'timestamptz',
+    json: 'jsonb',
+    jsonDefaultEmptyObject: "jsonb not null default '{}'::jsonb",
+    jsonDefaultEmptyArray: "jsonb not null default '[]'::jsonb",
+  },
+  mysql: {
+    id: 'bigint not null auto_increment primary key',
+    ts: 'datetime(3)',
+    json: 'json',
+    jsonDefaultEmptyObject: 'json not null default (json_object())',
+    jsonDefaultEmptyArray: 'json not null default (json_array())',
+  },
+  sqlite: {
+    id: 'integer primary key autoincrement',
+    ts: 'text',
+    json: 'text',
+    jsonDefaultEmptyObject: "text not null default '{}'",
+    jsonDefaultEmptyArray: "text not null default '[]'",
+  },
+};
+
+/** Index name → columns, for `agentcore_task_execution` (SPEC section 4). */
+export const EXECUTION_INDEXES: Record<string, string[]> = {
+  agentcore_task_execution_module_status: ['module', 'status'],
+  agentcore_task_execution_task_name_status: ['task_name', 'status'],
+  agentcore_task_execution_created_at: ['created_at'],
+  agentcore_task_execution_status_created_at: ['status', 'created_at'],
+  agentcore_task_execution_module_created_at: ['module', 'created_at'],
+  agentcore_task_execution_created_by_status: ['created_by_id', 'status'],
+  agentcore_task_execution_created_by_created_at: ['created_by_id', 'created_at'],
+};
+
+/**
+ * Versioned migrations, applied in name order and recorded in `agentcore_task_migration`. Each is written so that
+ * running it against a database that already has its objects does nothing (`if not exists`).
+ */
+export function migrationsFor(dialect: DialectName): Record<string, Migration> {
+  const t = TYPES[dialect];
+  return {
+    '0001_execution': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable(EXECUTION_TABLE)
+          .ifNotExists()
+          .addColumn('id', sql.raw(t.id) as never)
+          .addColumn('task_id', 'varchar(255)', (c) => c.notNull().unique())
+          .addColumn('task_name', 'varchar(255)', (c) => c.notNull().defaultTo(''))
+          .addColumn('module', 'varchar(100)', (c) => c.notNull().defaultTo(''))
+          .addColumn('status', 'varchar(20)', (c) => c.notNull().defaultTo('PENDING'))
+          .addColumn('created_at', sql.raw(t.ts) as never, (c) => c.notNull())
+          .addColumn('started_at', sql.raw(t.ts) as never)
+          .addColumn('finished_at', sql.raw(t.ts) as never)
+          .addColumn('updated_at', sql.raw(t.ts) as never, (c) => c.notNull())
+          .addColumn('task_args', sql.raw(t.jsonDefaultEmptyArray) as never)
+          .addColumn('task_kwargs', sql.raw(t.jsonDefaultEmptyObject) as never)
+          .addColumn('result', sql.raw(t.json) as never)
+          .addColumn('error', 'text')
+          .addColumn('traceback', 'text')
+          .addColumn('created_by_id', 'varchar(255)')
+          .addColumn('created_by_username', 'varchar(150)')
+          .addColumn('queue_name', 'varchar(255)')
+          .addColumn('metadata', sql.raw(t.jsonDefaultEmptyObject) as never)
+          .execute();
+        for (const [name, columns] of Object.entries(EXECUTION_INDEXES)) {
+          await createIndex(db, dialect, name, EXECUTION_TABLE, columns);
+        }
+        if (dialect === 'postgres') {
+          await sql`create index if not exists agentcore_task_execution_metadata_gin on agentcore_task_execution using gin (metadata)`.execute(
+            db,
+          );
+        }
+      },
+    },
+    '0002_config_and_lock': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable(CONFIG_TABLE)
+          .ifNotExists()
+          .addColumn('key', 'varchar(100)', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('updated_at', sql.raw(t.ts) as never, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable(LOCK_TABLE)
+          .ifNotExists()
+          .addColumn('name', 'varchar(255)', (c) => c.primaryKey())
+          .addColumn('owner', 'varchar(100)', (c) => c.notNull())
+          .addColumn('expires_at', sql.raw(t.ts) as never, (c) => c.notNull())
+          .addColumn('created_at', sql.raw(t.ts) as never, (c) => c.notNull())
+          .execute();
+        await createIndex(db, dialect, 'agentcore_task_lock_expires_at', LOCK_TABLE, ['expires_at']);
+      },
+    },
+  };
+}
+
+async function createIndex(db: Kysely<any>, dialect: DialectName, name: string, table: string, columns: string[]) {
+  if (dialect === 'mysql') {
+    // MySQL/MariaDB have no `create index if not exists` in all versions we support: look first.
+    const found = await sql<{ n: number }>`select count(*) as n from information_schema.statistics
+      where table_schema = database() and table_name = ${table} and index_name = ${name}`.execute(db);
+    if (Number(found.rows[0]?.n ?? 0) > 0) return;
+    await db.schema.createIndex(name).on(table).columns(columns).execute();
+    return;
+  }
+  await db.schema.createIndex(name).ifNotExists().on(table).columns(columns).execute();
+}
+
+/** Applies every pending migration. Safe to run concurrently from several processes (Kysely's migration lock). */
+export async function migrateToLatest(db: Kysely<any>, dialect: DialectName): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrationsFor(dialect) },
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

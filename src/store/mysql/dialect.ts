@@ -1,0 +1,27 @@
+import { type RawBuilder, sql } from 'kysely';
+import { type Granularity, isConnectionError, jsonPathForKey, type SqlDialect } from '../dialect.js';
+
+const BUCKET_FORMAT: Record<Granularity, string> = { day: '%H:00', month: '%Y-%m-%d', year: '%Y-%m' };
+
+/**
+ * MySQL and MariaDB: JSON columns (LONGTEXT with a JSON check on MariaDB), merged per key with `JSON_SET`.
+ * `JSON_EXTRACT(?, '$')` makes the bound text a JSON value on both servers (a bare string would be stored quoted).
+ */
+export const mysqlDialect: SqlDialect = {
+  name: 'mysql',
+  supportsReturning: false,
+  toDbDate: (date) => date,
+  parseJson: (value) => (typeof value === 'string' ? JSON.parse(value) : value),
+  json: (text) => sql`${text}`,
+  mergeMetadata(patch, keepExisting = false) {
+    const fn = keepExisting ? sql.raw('JSON_INSERT') : sql.raw('JSON_SET');
+    const args = patch.map(([k, v]) => sql`${jsonPathForKey(k)}, JSON_EXTRACT(${v}, '$')`);
+    return sql`${fn}(metadata, ${sql.join(args)})`;
+  },
+  metadataEquals: (key, value) =>
+    sql<boolean>`JSON_UNQUOTE(JSON_EXTRACT(metadata, ${jsonPathForKey(key)})) = ${value}`,
+  createdAtBucket: (granularity): RawBuilder<string> =>
+    sql<string>`DATE_FORMAT(created_at, ${sql.lit(BUCKET_FORMAT[granularity])})`,
+  isTransientError: (error) =>
+    isConnectionError(error, (code) => code === 'ER_SERVER_SHUTDOWN' || code === 'ER_SERVER_GONE_ERROR'),
+};

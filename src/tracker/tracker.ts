@@ -1,0 +1,308 @@
+import { BackendUnavailableError, coerceError, ValidationError } from '../errors.js';
+import { isPlainObject, serializePayload } from '../json-safe.js';
+import type { Logger } from '../logger.js';
+import type { QueueSource } from '../queue/source.js';
+import type { ChangeFeed, ExecutionChange } from '../realtime/feed.js';
+import type { ExecutionStore, StatusPatch } from '../store/execution-store.js';
+import { isCompletedStatus, isTaskStatus, TaskStatus, type TaskStatusValue } from '../status.js';
+import type {
+  ExecutionFilters,
+  ExecutionPage,
+  PageOptions,
+  ProgressInput,
+  RegisterTaskInput,
+  StatsOptions,
+  TaskExecution,
+  TaskStats,
+  UpdateTaskInput,
+} from '../types.js';
+import { WriteQueue } from './write-queue.js';
+
+/** How the tracker reacts when a write cannot be stored. */
+export type OnRecordError = 'log' | 'throw';
+
+export interface TrackerOptions {
+  store: ExecutionStore;
+  feed: ChangeFeed;
+  logger: Logger;
+  /** A payload (args, result, metadata value) larger than this is stored as a truncation marker. @defaultValue 1 MiB */
+  maxPayloadBytes: number;
+  /** `'log'` (default): a failed write is logged and the call resolves `null`. `'throw'`: it rejects. */
+  onRecordError: OnRecordError;
+  /** Where `syncTask` reads the queue's state; none by default. */
+  queueSource?: QueueSource;
+}
+
+/** Result of `syncAllUnfinished`. */
+export interface SyncSummary {
+  synced_count: number;
+  updated_count: number;
+}
+
+/**
+ * Records task runs: register, update, progress, heartbeat; reads them: get, list, stats; and pulls state from the
+ * queue (sync). Writes go through an ordered, retrying buffer and never throw into the task unless
+ * `onRecordError: 'throw'`.
+ */
+export class TaskTracker {
+  private readonly writes: WriteQueue;
+  /** The queue sync source; set by the BullMQ integration (`useBullmqSync`) or by the host. */
+  queueSource: QueueSource | undefined;
+
+  constructor(private readonly options: TrackerOptions) {
+    this.queueSource = options.queueSource;
+    this.writes = new WriteQueue({
+      isTransient: (e) => options.store.dialect.isTransientError(e),
+      logger: options.logger,
+    });
+  }
+
+  /** The store behind the tracker (for the maintenance jobs and the HTTP layer). */
+  get store(): ExecutionStore {
+    return this.options.store;
+  }
+
+  /** Writes acknowledged but not yet stored (non-zero only while the database is unreachable). */
+  get pendingWrites(): number {
+    return this.writes.pending;
+  }
+
+  /**
+   * Records a new run. Idempotent per `taskId`: a second call returns the existing row unchanged (a row created by
+   * an earlier update gets its name, module, args and creator filled in).
+   *
+   * @example
+   * await tasks.registerTaskExecution({ taskId: job.id, taskName: 'send_report', module: 'reports', createdBy: { id: 7 } });
+   */
+  async registerTaskExecution(input: RegisterTaskInput): Promise<TaskExecution | null> {
+    return this.guard(input?.taskId, async () => {
+      const run = this.normalizeRegister(input);
+      const execution = await this.writes.run(run.taskId, () => this.store.register(run));
+      if (execution) this.emit(execution, execution.taskName === run.taskName ? 'created' : 'updated');
+      return execution ?? null;
+    });
+  }
+
+  /**
+   * Sets the status of a run, and `result`, `error`, `traceback` when given; merges `metadata` keys into the stored
+   * object. Creates the row if the run is not registered yet.
+   *
+   * @example
+   * await tasks.tracker.updateTaskStatus(taskId, TaskStatus.SUCCESS, { result: { count: 3 } });
+   */
+  async updateTaskStatus(taskId: string, status: TaskStatusValue, fields: UpdateTaskInput = {}): Promise<TaskExecution | null> {
+    return this.guard(taskId, async () => {
+      checkTaskId(taskId);
+      if (!isTaskStatus(status))
+        throw new ValidationError(`status must be one of ${TaskStatus.all.join(', ')}, got ${JSON.stringify(status)}`, 'status');
+      return this.write(taskId, this.toPatch(status, fields));
+    });
+  }
+
+  /**
+   * Writes progress into metadata (`progress_percent` clamped to 0–100, `progress_message`, `progress_step`, and
+   * any extra keys) without changing the status.
+   */
+  async reportProgress(taskId: string, progress: ProgressInput): Promise<TaskExecution | null> {
+    return this.guard(taskId, async () => {
+      checkTaskId(taskId);
+      const { percent, message, step, ...extra } = progress ?? {};
+      const metadata: Record<string, unknown> = { ...extra };
+      if (percent !== undefined) {
+        const n = Number(percent);
+        metadata.progress_percent = Number.isFinite(n) ? Math.max(0, Math.min(100, Math.round(n))) : 0;
+      }
+      if (message !== undefined) metadata.progress_message = message;
+      if (step !== undefined) metadata.progress_step = step;
+      if (Object.keys(metadata).length === 0) return this.store.getByTaskId(taskId);
+      return this.write(taskId, { metadata: this.metadataPatch(metadata) });
+    });
+  }
+
+  /** Sets only `updated_at`: the run is alive. Returns `false` for an unknown run. */
+  async heartbeat(taskId: string): Promise<boolean> {
+    const ok = await this.guard(taskId, async () => {
+      checkTaskId(taskId);
+      return (await this.writes.run(taskId, () => this.store.heartbeat(taskId))) ?? true;
+    });
+    return ok ?? false;
+  }
+
+  /** The run with this `taskId`, or `null`. With `sync: true` the queue's state is pulled first. */
+  async getTask(taskId: string, options: { sync?: boolean } = {}): Promise<TaskExecution | null> {
+    if (options.sync) return this.syncTask(taskId);
+    return this.store.getByTaskId(taskId);
+  }
+
+  /** The run with this primary key, or `null`. */
+  async getById(id: number): Promise<TaskExecution | null> {
+    return this.store.getById(id);
+  }
+
+  /** One page of runs (filters and ordering as the REST list). Throws `ValidationError` for bad filters. */
+  async listTaskExecutions(filters: ExecutionFilters = {}, page: PageOptions = {}): Promise<ExecutionPage> {
+    return this.store.list(filters, page);
+  }
+
+  /** Counts by status, module and task name, and an optional time series. */
+  async getTaskStats(options: StatsOptions = {}): Promise<TaskStats> {
+    return this.store.stats(options);
+  }
+
+  /**
+   * Pulls the run's state from the queue into the row and returns the row. Without a queue source, or when the queue
+   * no longer knows the job, the row is returned unchanged. Throws `BackendUnavailableError` when the queue cannot be
+   * reached (the row is unchanged then too).
+   */
+  async syncTask(taskId: string): Promise<TaskExecution | null> {
+    const execution = await this.store.getByTaskId(taskId);
+    if (!execution || !this.queueSource) return execution;
+    let state: Awaited<ReturnType<QueueSource['getState']>>;
+    try {
+      state = await this.queueSource.getState(execution);
+    } catch (error) {
+      if (error instanceof BackendUnavailableError) throw error;
+      throw new BackendUnavailableError(`queue could not be reached: ${coerceError(error).message}`, { cause: error });
+    }
+    if (!state || !needsSync(execution, state.status)) return execution;
+    const fields: UpdateTaskInput = {};
+    if ('result' in state) fields.result = state.result;
+    if (state.error !== undefined) fields.error = state.error;
+    if (state.traceback !== undefined) fields.traceback = state.traceback;
+    if (state.metadata) fields.metadata = state.metadata;
+    const updated = await this.write(taskId, this.toPatch(state.status, fields));
+    return updated ?? execution;
+  }
+
+  /** Syncs up to `max` unfinished runs (oldest first) from the queue. */
+  async syncAllUnfinished(options: { max?: number } = {}): Promise<SyncSummary> {
+    const summary: SyncSummary = { synced_count: 0, updated_count: 0 };
+    if (!this.queueSource) return summary;
+    const runs = await this.store.unfinished(options.max ?? 1000);
+    for (const run of runs) {
+      try {
+        const after = await this.syncTask(run.taskId);
+        summary.synced_count++;
+        if (after && after.status !== run.status) summary.updated_count++;
+      } catch (error) {
+        if (error instanceof BackendUnavailableError) throw error;
+        this.options.logger.warn({ err: error, taskId: run.taskId }, 'agentcore-task: sync failed');
+      }
+    }
+    return summary;
+  }
+
+  /** Publishes a change made outside the tracker's write methods (maintenance jobs). */
+  emit(execution: Pick<TaskExecution, 'id' | 'taskId' | 'status' | 'createdById'>, kind: ExecutionChange['kind']) {
+    const change: ExecutionChange = {
+      kind,
+      id: execution.id,
+      task_id: execution.taskId,
+      status: execution.status,
+      created_by_id: execution.createdById === null ? null : String(execution.createdById),
+    };
+    this.options.feed.publish(change).catch((error) => {
+      this.options.logger.warn({ err: error }, 'agentcore-task: change notification failed');
+    });
+  }
+
+  /** Waits for buffered writes (used by `close()`). */
+  flush(timeoutMs?: number): Promise<boolean> {
+    return this.writes.flush(timeoutMs);
+  }
+
+  private async write(taskId: string, patch: StatusPatch): Promise<TaskExecution | null> {
+    const execution = await this.writes.run(taskId, async () => {
+      // Update first (the common case: one statement); an update that arrives before registration creates the row.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const row = await this.store.update(taskId, patch);
+        if (row) return row;
+        if (await this.store.insertFromUpdate(taskId, patch)) return this.store.getByTaskId(taskId);
+      }
+      return this.store.getByTaskId(taskId);
+    });
+    if (execution) this.emit(execution, 'updated');
+    return execution ?? null;
+  }
+
+  private toPatch(status: TaskStatusValue, fields: UpdateTaskInput): StatusPatch {
+    const patch: StatusPatch = { status };
+    if (fields.result !== undefined) patch.resultJson = this.serialize(fields.result, 'result');
+    if (fields.error !== undefined) patch.error = fields.error === null ? null : String(fields.error);
+    if (fields.traceback !== undefined) patch.traceback = fields.traceback === null ? null : String(fields.traceback);
+    if (fields.metadata !== undefined) {
+      if (!isPlainObject(fields.metadata)) throw new ValidationError('metadata must be a plain object', 'metadata');
+      patch.metadata = this.metadataPatch(fields.metadata);
+    }
+    return patch;
+  }
+
+  private metadataPatch(metadata: Record<string, unknown>): Array<readonly [string, string]> {
+    return Object.entries(metadata)
+      .filter(([, v]) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol')
+      .map(([k, v]) => [k, this.serialize(v, `metadata.${k}`)] as const);
+  }
+
+  private serialize(value: unknown, what: string): string {
+    return serializePayload(value, this.options.maxPayloadBytes, (bytes) =>
+      this.options.logger.warn({ bytes, field: what }, `agentcore-task: ${what} is larger than maxPayloadBytes; stored a truncation marker`),
+    ).json;
+  }
+
+  private normalizeRegister(input: RegisterTaskInput) {
+    if (!input || typeof input !== 'object') throw new ValidationError('registerTaskExecution needs an object', 'taskId');
+    checkTaskId(input.taskId);
+    if (typeof input.taskName !== 'string' || input.taskName === '' || input.taskName.length > 255)
+      throw new ValidationError('taskName must be a non-empty string of at most 255 characters', 'taskName');
+    if (typeof input.module !== 'string' || input.module.length > 100)
+      throw new ValidationError('module must be a string of at most 100 characters', 'module');
+    const status = input.initialStatus ?? TaskStatus.PENDING;
+    if (!isTaskStatus(status)) throw new ValidationError(`initialStatus must be one of ${TaskStatus.all.join(', ')}`, 'initialStatus');
+    const args = input.taskArgs ?? [];
+    if (!Array.isArray(args)) throw new ValidationError('taskArgs must be an array', 'taskArgs');
+    const kwargs = input.taskKwargs ?? {};
+    if (typeof kwargs !== 'object' || kwargs === null || Array.isArray(kwargs))
+      throw new ValidationError('taskKwargs must be an object', 'taskKwargs');
+    const metadata = input.metadata ?? {};
+    if (!isPlainObject(metadata)) throw new ValidationError('metadata must be a plain object', 'metadata');
+    const creator = input.createdBy ?? null;
+    if (creator !== null && (typeof creator !== 'object' || creator.id === undefined || creator.id === null))
+      throw new ValidationError('createdBy must be { id, username? } or null', 'createdBy');
+    return {
+      taskId: input.taskId,
+      taskName: input.taskName,
+      module: input.module,
+      status,
+      argsJson: this.serialize(args, 'taskArgs'),
+      kwargsJson: this.serialize(kwargs, 'taskKwargs'),
+      metadataJson: JSON.stringify(Object.fromEntries(this.metadataPatch(metadata).map(([k, v]) => [k, JSON.parse(v)]))),
+      createdById: creator === null ? null : String(creator.id).slice(0, 255),
+      createdByUsername: creator?.username == null ? null : String(creator.username).slice(0, 150),
+      queueName: input.queueName ?? null,
+    };
+  }
+
+  /** Applies the `onRecordError` policy: recording never throws into the task unless asked to. */
+  private async guard<T>(taskId: unknown, fn: () => Promise<T>): Promise<T | null> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (this.options.onRecordError === 'throw') throw error;
+      this.options.logger.error({ err: error, taskId }, 'agentcore-task: could not record task run');
+      return null;
+    }
+  }
+}
+
+function checkTaskId(taskId: unknown): asserts taskId is string {
+  if (typeof taskId !== 'string' || taskId === '' || taskId.length > 255)
+    throw new ValidationError('taskId must be a non-empty string of at most 255 characters', 'taskId');
+}
+
+/** A sync writes only when the queue's status is news: never a completed row back to a running one. */
+function needsSync(execution: TaskExecution, status: TaskStatusValue): boolean {
+  if (execution.status === status) return isCompletedStatus(status) && execution.finishedAt === null;
+  if (isCompletedStatus(execution.status) && !isCompletedStatus(status)) return false;
+  return true;
+}
+
