@@ -2,10 +2,11 @@ import type { Kysely } from 'kysely';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './json-safe.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { QueueSource } from './queue/source.js';
-import { type ChangeFeed, MemoryChangeFeed } from './realtime/feed.js';
+import type { ChangeFeed } from './realtime/feed.js';
+import { createChangeFeed, type RealtimeOption } from './realtime/select.js';
 import type { Settings } from './settings.js';
 import { SettingsStore } from './settings-store.js';
-import { type DatabaseOption, connectDatabase } from './store/connect.js';
+import { connectDatabase, type DatabaseOption } from './store/connect.js';
 import type { SqlDialect } from './store/dialect.js';
 import { ExecutionStore } from './store/execution-store.js';
 import { migrateToLatest } from './store/migrations.js';
@@ -35,6 +36,14 @@ export interface AgentcoreTaskOptions {
   queueSource?: QueueSource;
   /** Environment to read settings from. @defaultValue `process.env` */
   env?: NodeJS.ProcessEnv;
+  /**
+   * How change notifications (for the streams and the dashboard) reach other processes: PostgreSQL LISTEN/NOTIFY,
+   * Redis pub/sub, this process only (`'memory'`), or off (`false`).
+   * @defaultValue `'redis'` when `redis` is given, else `'postgres'` on a PostgreSQL database, else `'memory'`
+   */
+  realtime?: RealtimeOption;
+  /** LISTEN/NOTIFY or pub/sub channel; give each application its own when several share one Redis. @defaultValue `'agentcore_task_execution'` (PostgreSQL), `'agentcore_task:execution'` (Redis) */
+  realtimeChannel?: string;
 }
 
 /** Default database when none is given. */
@@ -125,10 +134,21 @@ export async function createAgentcoreTask(options: AgentcoreTaskOptions = {}): P
   const database = options.database ?? env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
   const { db, dialect, owned } = await connectDatabase(database, logger);
   let instance: AgentcoreTask;
+  let feed: ChangeFeed | undefined;
   try {
-    instance = new AgentcoreTask(db, dialect, owned, { ...options, logger }, new MemoryChangeFeed());
+    feed = await createChangeFeed({
+      realtime: options.realtime,
+      database,
+      db,
+      dialect: dialect.name,
+      redis: undefined,
+      channel: options.realtimeChannel,
+      logger,
+    });
+    instance = new AgentcoreTask(db, dialect, owned, { ...options, logger }, feed);
     if (options.migrate !== false) await migrateToLatest(db, dialect.name);
   } catch (error) {
+    await feed?.close().catch(() => {});
     if (owned) await db.destroy().catch(() => {});
     throw error;
   }

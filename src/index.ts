@@ -11,16 +11,17 @@ export {
   NotFoundError,
   ValidationError,
 } from './errors.js';
-export { DEFAULT_MAX_PAYLOAD_BYTES, serializePayload, toJsonSafe, type TruncatedPayload } from './json-safe.js';
+export { DEFAULT_MAX_PAYLOAD_BYTES, serializePayload, type TruncatedPayload, toJsonSafe } from './json-safe.js';
 export { consoleLogger, type Logger, silentLogger } from './logger.js';
 export type { QueueJobState, QueueSource } from './queue/source.js';
 export { type ChangeFeed, type ExecutionChange, MemoryChangeFeed } from './realtime/feed.js';
+export type { RealtimeOption } from './realtime/select.js';
 export { DEFAULT_SETTINGS, isValidCrontab, type Settings } from './settings.js';
 export { SettingsStore } from './settings-store.js';
 export { isCompletedStatus, isRunningStatus, isTaskStatus, TaskStatus, type TaskStatusValue } from './status.js';
 export type { DatabaseOption } from './store/connect.js';
 export type { DialectName } from './store/dialect.js';
-export { type TaskLogEntry, TaskLogCollector, type TaskLogSummary } from './tracker/log-collector.js';
+export { TaskLogCollector, type TaskLogEntry, type TaskLogSummary } from './tracker/log-collector.js';
 export { type OnRecordError, type SyncSummary, TaskTracker } from './tracker/tracker.js';
 export type {
   CreatedBy,
