@@ -73,7 +73,8 @@ export function parseSettingString(key: SettingKey, raw: string, source: string)
     throw new ValidationError(`${source} must be true or false, got ${JSON.stringify(raw)}`, source);
   }
   if (kind === 'int') {
-    if (!/^-?\d+$/.test(text)) throw new ValidationError(`${source} must be an integer, got ${JSON.stringify(raw)}`, source);
+    if (!/^-?\d+$/.test(text))
+      throw new ValidationError(`${source} must be an integer, got ${JSON.stringify(raw)}`, source);
     return Number.parseInt(text, 10);
   }
   return text;
@@ -110,7 +111,11 @@ export const configPatchSchema = z
   .object({
     cleanup_enabled: z.boolean(),
     cleanup_crontab: crontab,
-    cleanup_beat_interval_hours: z.number().int().min(1).max(24 * 365),
+    cleanup_beat_interval_hours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 365),
     retention_days: z.number().int().min(1).max(3650),
     cleanup_only_completed: z.boolean(),
     mark_timeout_enabled: z.boolean(),
@@ -163,7 +168,8 @@ export function validateCodeSettings(settings: Partial<Settings>): Partial<Setti
     ['cleanupCrontab', cleanup_crontab],
     ['markTimeoutCrontab', mark_timeout_crontab],
   ] as const) {
-    if (value !== undefined && typeof value !== 'string') throw new ValidationError(`setting ${name} must be a string`, name);
+    if (value !== undefined && typeof value !== 'string')
+      throw new ValidationError(`setting ${name} must be a string`, name);
   }
   return settings;
 }

@@ -24,9 +24,9 @@ export type DatabaseOption = string | Kysely<any> | { kysely: Kysely<any>; diale
 
 /** Structural types of the driver objects we accept (we never import the drivers' types). */
 export type PoolLike =
-  | { connect: (...args: any[]) => unknown; query: (...args: any[]) => unknown; totalCount?: number }
-  | { getConnection: (...args: any[]) => unknown; pool?: unknown }
-  | { prepare: (sql: string) => unknown; pragma: (...args: any[]) => unknown };
+  | { connect: (...args: never[]) => unknown; query: (...args: never[]) => unknown; totalCount?: number }
+  | { getConnection: (...args: never[]) => unknown; pool?: unknown }
+  | { prepare: (sql: string) => unknown; pragma: (...args: never[]) => unknown };
 
 export interface Connection {
   db: Kysely<Database>;
@@ -49,7 +49,8 @@ async function load<T>(pkg: string, purpose: string): Promise<T> {
     const mod = (await import(pkg)) as { default?: T } & T;
     return (mod.default ?? mod) as T;
   } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') throw new MissingDependencyError(pkg, purpose, { cause: error });
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND')
+      throw new MissingDependencyError(pkg, purpose, { cause: error });
     throw error;
   }
 }
@@ -63,15 +64,30 @@ export async function connectDatabase(option: DatabaseOption, logger: Logger): P
     return { db: option.kysely as Kysely<Database>, dialect, owned: false };
   }
   if ('prepare' in option && 'pragma' in option) {
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: option as never }) }), dialect: sqliteDialect, owned: false };
+    return {
+      db: new Kysely<Database>({ dialect: new SqliteDialect({ database: option as never }) }),
+      dialect: sqliteDialect,
+      owned: false,
+    };
   }
   if ('getConnection' in option) {
-    return { db: new Kysely<Database>({ dialect: new MysqlDialect({ pool: option as never }) }), dialect: mysqlDialect, owned: false };
+    return {
+      db: new Kysely<Database>({ dialect: new MysqlDialect({ pool: option as never }) }),
+      dialect: mysqlDialect,
+      owned: false,
+    };
   }
   if ('connect' in option && 'query' in option) {
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: option as never }) }), dialect: postgresDialect, owned: false };
+    return {
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: option as never }) }),
+      dialect: postgresDialect,
+      owned: false,
+    };
   }
-  throw new ValidationError('database must be a URL, a Kysely instance, a pg.Pool, a mysql2 pool or a better-sqlite3 database', 'database');
+  throw new ValidationError(
+    'database must be a URL, a Kysely instance, a pg.Pool, a mysql2 pool or a better-sqlite3 database',
+    'database',
+  );
 }
 
 function detect(db: Kysely<any>): SqlDialect {
@@ -105,7 +121,16 @@ async function openUrl(url: string, logger: Logger): Promise<Connection> {
     const pool = new pg.Pool({ connectionString: url, max: DEFAULT_POOL_SIZE });
     // An idle client losing its connection (database restart) must not crash the process.
     pool.on('error', (error) => logger.warn({ err: error }, 'PostgreSQL idle client error'));
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) }), dialect: postgresDialect, owned: true };
+    // A client checked out for a query emits 'error' when its connection dies (database restart); pg-pool only
+    // listens on idle clients, and an unheard 'error' event would crash the process. The query itself still rejects.
+    pool.on('connect', (client) => {
+      (client as PoolWithEvents).on('error', (error) => logger.warn({ err: error }, 'PostgreSQL connection lost'));
+    });
+    return {
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) }),
+      dialect: postgresDialect,
+      owned: true,
+    };
   }
   if (name === 'mysql') {
     const mysql = await load<{ createPool: (config: object) => PoolWithEvents }>('mysql2', 'A mysql:// database');
@@ -118,18 +143,26 @@ async function openUrl(url: string, logger: Logger): Promise<Connection> {
       typeCast: (field: { type: string; string: () => string | null }, next: () => unknown) =>
         field.type === 'JSON' ? field.string() : next(),
     });
-    return { db: new Kysely<Database>({ dialect: new MysqlDialect({ pool: pool as never }) }), dialect: mysqlDialect, owned: true };
+    return {
+      db: new Kysely<Database>({ dialect: new MysqlDialect({ pool: pool as never }) }),
+      dialect: mysqlDialect,
+      owned: true,
+    };
   }
   const Sqlite = await load<new (path: string, options?: object) => SqliteDb>('better-sqlite3', 'A sqlite: database');
   const path = url.replace(/^sqlite:(\/\/)?/i, '') || ':memory:';
   const database = new Sqlite(path);
   if (path !== ':memory:') database.pragma('journal_mode = WAL');
   database.pragma('busy_timeout = 5000');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: database as never }) }), dialect: sqliteDialect, owned: true };
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: database as never }) }),
+    dialect: sqliteDialect,
+    owned: true,
+  };
 }
 
 interface PoolWithEvents {
-  on(event: 'error', listener: (error: unknown) => void): void;
+  on(event: 'error' | 'connect', listener: (arg: unknown) => void): void;
 }
 interface SqliteDb {
   pragma(source: string): unknown;

@@ -24,7 +24,10 @@ export interface SqlDialect {
    * The new `metadata` after merging the top-level keys of `patch` (each value given as its JSON text) in one
    * statement. `keepExisting` keeps keys already stored (the late-register case); otherwise `patch` wins.
    */
-  mergeMetadata(patch: ReadonlyArray<readonly [key: string, json: string]>, keepExisting?: boolean): RawBuilder<unknown>;
+  mergeMetadata(
+    patch: ReadonlyArray<readonly [key: string, json: string]>,
+    keepExisting?: boolean,
+  ): RawBuilder<unknown>;
   /** `metadata.<key> = value` compared as text; `value` is the raw query string. */
   metadataEquals(key: string, value: string): Expression<SqlBool>;
   /** The text bucket (`HH:00`, `YYYY-MM-DD` or `YYYY-MM`) of `created_at` for a stats series. */

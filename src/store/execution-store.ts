@@ -88,7 +88,8 @@ export class ExecutionStore {
       queue_name: run.queueName,
     };
     let insert = this.db.insertInto('agentcore_task_execution').values(values);
-    insert = this.dialect.name === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('task_id').doNothing());
+    insert =
+      this.dialect.name === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('task_id').doNothing());
     if (this.dialect.supportsReturning) {
       const row = await insert.returningAll().executeTakeFirst();
       if (row) return this.toExecution(row);
@@ -207,7 +208,8 @@ export class ExecutionStore {
       error: patch.error ?? null,
       traceback: patch.traceback ?? null,
     });
-    insert = this.dialect.name === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('task_id').doNothing());
+    insert =
+      this.dialect.name === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('task_id').doNothing());
     const result = await insert.executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
@@ -223,7 +225,11 @@ export class ExecutionStore {
   }
 
   async getById(id: number): Promise<TaskExecution | null> {
-    const row = await this.db.selectFrom('agentcore_task_execution').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('agentcore_task_execution')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? this.toExecution(row) : null;
   }
 
@@ -274,8 +280,10 @@ export class ExecutionStore {
       const n = Number(row.n);
       const key = String(row.status).toLowerCase() as keyof StatusCounts;
       addCount(stats, key, n);
-      addCount((stats.by_module[row.module] ??= emptyCounts()), key, n);
-      addCount((stats.by_task_name[row.task_name] ??= emptyCounts()), key, n);
+      stats.by_module[row.module] ??= emptyCounts();
+      stats.by_task_name[row.task_name] ??= emptyCounts();
+      addCount(stats.by_module[row.module], key, n);
+      addCount(stats.by_task_name[row.task_name], key, n);
     }
     if (seriesRows) stats.series = seriesRows;
     return stats;
@@ -331,7 +339,10 @@ export function normalizePage(options: PageOptions) {
   const raw = options.ordering ?? '-created_at';
   const field = raw.replace(/^-/, '');
   if (!(ORDERING_FIELDS as readonly string[]).includes(field))
-    throw new ValidationError(`ordering must be one of ${ORDERING_FIELDS.join(', ')} (optionally prefixed with -)`, 'ordering');
+    throw new ValidationError(
+      `ordering must be one of ${ORDERING_FIELDS.join(', ')} (optionally prefixed with -)`,
+      'ordering',
+    );
   return {
     page,
     pageSize,
@@ -350,7 +361,9 @@ export function seriesRange(granularity: Granularity, filters: ExecutionFilters,
     const from = new Date(`${isoDay(anchor)}T00:00:00.000Z`);
     return { from, to: new Date(from.getTime() + DAY), buckets: Array.from({ length: 24 }, (_, h) => `${pad(h)}:00`) };
   }
-  const endAnchor = filters.endDate ? new Date(parseDateBound(filters.endDate, 'end_date', true).at.getTime() - 1) : now;
+  const endAnchor = filters.endDate
+    ? new Date(parseDateBound(filters.endDate, 'end_date', true).at.getTime() - 1)
+    : now;
   if (granularity === 'month') {
     const lastDay = new Date(`${isoDay(endAnchor)}T00:00:00.000Z`);
     const from = new Date(lastDay.getTime() - 29 * DAY);

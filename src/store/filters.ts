@@ -33,7 +33,10 @@ export function parseDateBound(value: string | Date, field: string, end: boolean
     const at = new Date(hasZone ? text.replace(' ', 'T') : `${text.replace(' ', 'T')}Z`);
     if (!Number.isNaN(at.getTime())) return { at, exclusive: false };
   }
-  throw new ValidationError(`${field} must be an ISO date (YYYY-MM-DD) or datetime, got ${JSON.stringify(text)}`, field);
+  throw new ValidationError(
+    `${field} must be an ISO date (YYYY-MM-DD) or datetime, got ${JSON.stringify(text)}`,
+    field,
+  );
 }
 
 type ExecutionQuery<O> = SelectQueryBuilder<Database, 'agentcore_task_execution', O>;
@@ -46,12 +49,19 @@ export function validateFilters(filters: ExecutionFilters): void {
   if (filters.endDate !== undefined) parseDateBound(filters.endDate, 'end_date', true);
   for (const key of Object.keys(filters.metadata ?? {})) {
     if (!METADATA_KEY.test(key))
-      throw new ValidationError(`metadata filter key must match [A-Za-z0-9_]+, got ${JSON.stringify(key)}`, `metadata.${key}`);
+      throw new ValidationError(
+        `metadata filter key must match [A-Za-z0-9_]+, got ${JSON.stringify(key)}`,
+        `metadata.${key}`,
+      );
   }
 }
 
 /** Adds the `WHERE` clauses of `filters` to a query on the execution table. */
-export function applyFilters<O>(qb: ExecutionQuery<O>, filters: ExecutionFilters, dialect: SqlDialect): ExecutionQuery<O> {
+export function applyFilters<O>(
+  qb: ExecutionQuery<O>,
+  filters: ExecutionFilters,
+  dialect: SqlDialect,
+): ExecutionQuery<O> {
   validateFilters(filters);
   let q = qb;
   if (filters.module !== undefined) q = q.where('module', '=', filters.module);
@@ -73,7 +83,9 @@ export function applyFilters<O>(qb: ExecutionQuery<O>, filters: ExecutionFilters
   }
   if (filters.search !== undefined && filters.search !== '') {
     const pattern = `%${filters.search.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
-    q = q.where(sql<boolean>`(lower(task_name) like ${pattern} escape '!' or lower(task_id) like ${pattern} escape '!')`);
+    q = q.where(
+      sql<boolean>`(lower(task_name) like ${pattern} escape '!' or lower(task_id) like ${pattern} escape '!')`,
+    );
   }
   for (const [key, value] of Object.entries(filters.metadata ?? {})) {
     q = q.where(dialect.metadataEquals(key, String(value)));

@@ -124,7 +124,12 @@ export async function migrateToLatest(db: Kysely<any>, dialect: DialectName): Pr
     migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: MIGRATION_LOCK_TABLE,
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error;
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  // SQLite has no migration lock across connections: two processes starting at once may both try to record the same
+  // migration. The schema statements are idempotent, so running again (and finding it recorded) is the fix.
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    if (dialect !== 'sqlite' || attempt >= 3 || !/UNIQUE|locked|busy/i.test(String((error as Error).message)))
+      throw error;
+  }
 }

@@ -49,7 +49,8 @@ export function rowToExecution(row: ExecutionRow, dialect: SqlDialect): TaskExec
     finishedAt,
     updatedAt: toDate(row.updated_at) as Date,
     taskArgs: Array.isArray(args) ? args : [],
-    taskKwargs: kwargs && typeof kwargs === 'object' && !Array.isArray(kwargs) ? (kwargs as Record<string, unknown>) : {},
+    taskKwargs:
+      kwargs && typeof kwargs === 'object' && !Array.isArray(kwargs) ? (kwargs as Record<string, unknown>) : {},
     result: row.result === undefined ? null : parseJsonColumn(dialect, row.result),
     error: (row.error as string | null) ?? null,
     traceback: (row.traceback as string | null) ?? null,

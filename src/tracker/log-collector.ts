@@ -16,7 +16,6 @@ export interface TaskLogSummary {
   by_level: Record<TaskLogEntry['level'], number>;
 }
 
-
 /**
  * Collects log lines during a run, keeping the newest `maxRecords` (default 1000), and writes them into the run's
  * metadata (`metadata.logs`, `metadata.log_summary`).

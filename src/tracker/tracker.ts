@@ -3,8 +3,8 @@ import { isPlainObject, serializePayload } from '../json-safe.js';
 import type { Logger } from '../logger.js';
 import type { QueueSource } from '../queue/source.js';
 import type { ChangeFeed, ExecutionChange } from '../realtime/feed.js';
-import type { ExecutionStore, StatusPatch } from '../store/execution-store.js';
 import { isCompletedStatus, isTaskStatus, TaskStatus, type TaskStatusValue } from '../status.js';
+import type { ExecutionStore, StatusPatch } from '../store/execution-store.js';
 import type {
   ExecutionFilters,
   ExecutionPage,
@@ -90,11 +90,18 @@ export class TaskTracker {
    * @example
    * await tasks.tracker.updateTaskStatus(taskId, TaskStatus.SUCCESS, { result: { count: 3 } });
    */
-  async updateTaskStatus(taskId: string, status: TaskStatusValue, fields: UpdateTaskInput = {}): Promise<TaskExecution | null> {
+  async updateTaskStatus(
+    taskId: string,
+    status: TaskStatusValue,
+    fields: UpdateTaskInput = {},
+  ): Promise<TaskExecution | null> {
     return this.guard(taskId, async () => {
       checkTaskId(taskId);
       if (!isTaskStatus(status))
-        throw new ValidationError(`status must be one of ${TaskStatus.all.join(', ')}, got ${JSON.stringify(status)}`, 'status');
+        throw new ValidationError(
+          `status must be one of ${TaskStatus.all.join(', ')}, got ${JSON.stringify(status)}`,
+          'status',
+        );
       return this.write(taskId, this.toPatch(status, fields));
     });
   }
@@ -245,19 +252,24 @@ export class TaskTracker {
 
   private serialize(value: unknown, what: string): string {
     return serializePayload(value, this.options.maxPayloadBytes, (bytes) =>
-      this.options.logger.warn({ bytes, field: what }, `agentcore-task: ${what} is larger than maxPayloadBytes; stored a truncation marker`),
+      this.options.logger.warn(
+        { bytes, field: what },
+        `agentcore-task: ${what} is larger than maxPayloadBytes; stored a truncation marker`,
+      ),
     ).json;
   }
 
   private normalizeRegister(input: RegisterTaskInput) {
-    if (!input || typeof input !== 'object') throw new ValidationError('registerTaskExecution needs an object', 'taskId');
+    if (!input || typeof input !== 'object')
+      throw new ValidationError('registerTaskExecution needs an object', 'taskId');
     checkTaskId(input.taskId);
     if (typeof input.taskName !== 'string' || input.taskName === '' || input.taskName.length > 255)
       throw new ValidationError('taskName must be a non-empty string of at most 255 characters', 'taskName');
     if (typeof input.module !== 'string' || input.module.length > 100)
       throw new ValidationError('module must be a string of at most 100 characters', 'module');
     const status = input.initialStatus ?? TaskStatus.PENDING;
-    if (!isTaskStatus(status)) throw new ValidationError(`initialStatus must be one of ${TaskStatus.all.join(', ')}`, 'initialStatus');
+    if (!isTaskStatus(status))
+      throw new ValidationError(`initialStatus must be one of ${TaskStatus.all.join(', ')}`, 'initialStatus');
     const args = input.taskArgs ?? [];
     if (!Array.isArray(args)) throw new ValidationError('taskArgs must be an array', 'taskArgs');
     const kwargs = input.taskKwargs ?? {};
@@ -275,7 +287,9 @@ export class TaskTracker {
       status,
       argsJson: this.serialize(args, 'taskArgs'),
       kwargsJson: this.serialize(kwargs, 'taskKwargs'),
-      metadataJson: JSON.stringify(Object.fromEntries(this.metadataPatch(metadata).map(([k, v]) => [k, JSON.parse(v)]))),
+      metadataJson: JSON.stringify(
+        Object.fromEntries(this.metadataPatch(metadata).map(([k, v]) => [k, JSON.parse(v)])),
+      ),
       createdById: creator === null ? null : String(creator.id).slice(0, 255),
       createdByUsername: creator?.username == null ? null : String(creator.username).slice(0, 150),
       queueName: input.queueName ?? null,
@@ -305,4 +319,3 @@ function needsSync(execution: TaskExecution, status: TaskStatusValue): boolean {
   if (isCompletedStatus(execution.status) && !isCompletedStatus(status)) return false;
   return true;
 }
-

@@ -74,7 +74,10 @@ export class WriteQueue {
                   settled = true;
                   reject(error);
                 } else {
-                  this.options.logger.error({ err: error, key }, 'agentcore-task: a buffered write could not be stored');
+                  this.options.logger.error(
+                    { err: error, key },
+                    'agentcore-task: a buffered write could not be stored',
+                  );
                 }
                 return;
               }

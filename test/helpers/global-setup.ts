@@ -22,7 +22,7 @@ export default async function setup(): Promise<void> {
     problems.push(`MariaDB/MySQL at ${MYSQL_ADMIN_URL}: ${(e as Error).message}`);
   }
   try {
-    const { default: Redis } = await import('ioredis');
+    const { Redis } = await import('ioredis');
     const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5000 });
     await r.connect();
     await r.ping();
@@ -31,6 +31,8 @@ export default async function setup(): Promise<void> {
     problems.push(`Redis at ${REDIS_URL}: ${(e as Error).message}`);
   }
   if (problems.length > 0) {
-    throw new Error(`Test services unreachable (start them with: bash ../shared/services.sh):\n  ${problems.join('\n  ')}`);
+    throw new Error(
+      `Test services unreachable (start them with: bash ../shared/services.sh):\n  ${problems.join('\n  ')}`,
+    );
   }
 }

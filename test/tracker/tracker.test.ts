@@ -68,7 +68,12 @@ describe.each(DIALECTS)('tracker on %s', (dialect) => {
   });
 
   it('initialStatus STARTED sets started_at', async () => {
-    const row = await tasks.registerTaskExecution({ taskId: id('st'), taskName: 't', module: 'm', initialStatus: 'STARTED' });
+    const row = await tasks.registerTaskExecution({
+      taskId: id('st'),
+      taskName: 't',
+      module: 'm',
+      initialStatus: 'STARTED',
+    });
     expect(row!.status).toBe('STARTED');
     expect(row!.startedAt).toBeInstanceOf(Date);
     expect(row!.isRunning).toBe(true);
@@ -105,7 +110,12 @@ describe.each(DIALECTS)('tracker on %s', (dialect) => {
     await tasks.registerTaskExecution({ taskId, taskName: 't', module: 'm' });
     const writers = Array.from({ length: 8 }, async (_, w) => {
       // separate instances = separate connection pools, as separate workers would be
-      const other = await createAgentcoreTask({ database: database.url, logger: silentLogger, migrate: false, onRecordError: 'throw' });
+      const other = await createAgentcoreTask({
+        database: database.url,
+        logger: silentLogger,
+        migrate: false,
+        onRecordError: 'throw',
+      });
       try {
         await Promise.all(
           Array.from({ length: 50 }, (_, k) =>
@@ -193,7 +203,12 @@ describe.each(DIALECTS)('tracker on %s', (dialect) => {
       taskName: 't',
       module: 'm',
       taskArgs: [new Date('2026-01-02T03:04:05.678Z'), 10n, undefined, () => 1, Symbol('s'), Number.NaN, Infinity],
-      taskKwargs: { map: new Map([['a', 1]]), set: new Set([1, 2]), buf: Buffer.from('hi'), u8: new Uint8Array([1, 2]) },
+      taskKwargs: {
+        map: new Map([['a', 1]]),
+        set: new Set([1, 2]),
+        buf: Buffer.from('hi'),
+        u8: new Uint8Array([1, 2]),
+      },
     });
     const row = await tasks.tracker.updateTaskStatus(taskId, 'FAILURE', {
       result: { err, circular, gone: undefined, fn: () => 1 },
@@ -211,7 +226,12 @@ describe.each(DIALECTS)('tracker on %s', (dialect) => {
   });
 
   it('stores a payload larger than maxPayloadBytes as a truncation marker', async () => {
-    const small = await createAgentcoreTask({ database: database.url, logger: silentLogger, migrate: false, maxPayloadBytes: 1000 });
+    const small = await createAgentcoreTask({
+      database: database.url,
+      logger: silentLogger,
+      migrate: false,
+      maxPayloadBytes: 1000,
+    });
     try {
       const taskId = id('trunc');
       const row = await small.tracker.updateTaskStatus(taskId, 'SUCCESS', { result: 'x'.repeat(5000) });
@@ -224,9 +244,19 @@ describe.each(DIALECTS)('tracker on %s', (dialect) => {
   it('reportProgress writes the progress keys, clamps the percent, and leaves the status alone', async () => {
     const taskId = id('progress');
     await tasks.registerTaskExecution({ taskId, taskName: 't', module: 'm', initialStatus: 'STARTED' });
-    const row = await tasks.tracker.reportProgress(taskId, { percent: 140, message: 'Parsing…', step: 'parse', rows: 3 });
+    const row = await tasks.tracker.reportProgress(taskId, {
+      percent: 140,
+      message: 'Parsing…',
+      step: 'parse',
+      rows: 3,
+    });
     expect(row!.status).toBe('STARTED');
-    expect(row!.metadata).toMatchObject({ progress_percent: 100, progress_message: 'Parsing…', progress_step: 'parse', rows: 3 });
+    expect(row!.metadata).toMatchObject({
+      progress_percent: 100,
+      progress_message: 'Parsing…',
+      progress_step: 'parse',
+      rows: 3,
+    });
     const low = await tasks.tracker.reportProgress(taskId, { percent: -5 });
     expect(low!.metadata.progress_percent).toBe(0);
     await tasks.tracker.updateTaskStatus(taskId, 'SUCCESS');

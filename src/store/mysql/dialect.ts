@@ -18,8 +18,7 @@ export const mysqlDialect: SqlDialect = {
     const args = patch.map(([k, v]) => sql`${jsonPathForKey(k)}, JSON_EXTRACT(${v}, '$')`);
     return sql`${fn}(metadata, ${sql.join(args)})`;
   },
-  metadataEquals: (key, value) =>
-    sql<boolean>`JSON_UNQUOTE(JSON_EXTRACT(metadata, ${jsonPathForKey(key)})) = ${value}`,
+  metadataEquals: (key, value) => sql<boolean>`JSON_UNQUOTE(JSON_EXTRACT(metadata, ${jsonPathForKey(key)})) = ${value}`,
   createdAtBucket: (granularity): RawBuilder<string> =>
     sql<string>`DATE_FORMAT(created_at, ${sql.lit(BUCKET_FORMAT[granularity])})`,
   isTransientError: (error) =>

@@ -26,7 +26,10 @@ export const postgresDialect: SqlDialect = {
   createdAtBucket: (granularity): RawBuilder<string> =>
     sql<string>`to_char(created_at AT TIME ZONE 'UTC', ${sql.lit(BUCKET_FORMAT[granularity])})`,
   isTransientError: (error) =>
-    isConnectionError(error, (code) => code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03'),
+    isConnectionError(
+      error,
+      (code) => code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03',
+    ),
 };
 
 function parseScalar(value: string): number | boolean | undefined {

@@ -1,0 +1,93 @@
+import {
+  type DefaultQueryCompiler,
+  DummyDriver,
+  Kysely,
+  MysqlAdapter,
+  MysqlQueryCompiler,
+  PostgresAdapter,
+  PostgresQueryCompiler,
+  SqliteAdapter,
+  SqliteQueryCompiler,
+} from 'kysely';
+import { describe, expect, it } from 'vitest';
+import type { DialectName, SqlDialect } from '../../src/store/dialect.js';
+import { mysqlDialect } from '../../src/store/mysql/dialect.js';
+import { postgresDialect } from '../../src/store/postgres/dialect.js';
+import type { Database } from '../../src/store/schema.js';
+import { sqliteDialect } from '../../src/store/sqlite/dialect.js';
+
+/** A Kysely that only compiles (Kysely's own `testSql` approach): what SQL each dialect piece produces. */
+function compiler(name: DialectName): Kysely<Database> {
+  const parts: Record<DialectName, [new () => unknown, new () => DefaultQueryCompiler]> = {
+    postgres: [PostgresAdapter, PostgresQueryCompiler],
+    mysql: [MysqlAdapter, MysqlQueryCompiler],
+    sqlite: [SqliteAdapter, SqliteQueryCompiler],
+  };
+  const [Adapter, Compiler] = parts[name];
+  return new Kysely<Database>({
+    dialect: {
+      createAdapter: () => new Adapter() as never,
+      createDriver: () => new DummyDriver(),
+      createIntrospector: () => ({}) as never,
+      createQueryCompiler: () => new Compiler(),
+    },
+  });
+}
+
+const DIALECT: Record<DialectName, SqlDialect> = {
+  postgres: postgresDialect,
+  mysql: mysqlDialect,
+  sqlite: sqliteDialect,
+};
+
+function mergeSql(name: DialectName, keepExisting = false) {
+  const db = compiler(name);
+  return db
+    .updateTable('agentcore_task_execution')
+    .set({
+      metadata: DIALECT[name].mergeMetadata(
+        [
+          ['a', '1'],
+          ['b"c', '"x"'],
+        ],
+        keepExisting,
+      ),
+    })
+    .where('task_id', '=', 't')
+    .compile();
+}
+
+describe('dialect SQL', () => {
+  it('merges metadata in one statement per dialect', () => {
+    const pg = mergeSql('postgres');
+    expect(pg.sql).toBe(
+      'update "agentcore_task_execution" set "metadata" = metadata || CAST($1 AS jsonb) where "task_id" = $2',
+    );
+    expect(pg.parameters).toEqual(['{"a":1,"b\\"c":"x"}', 't']);
+    const my = mergeSql('mysql');
+    expect(my.sql).toBe(
+      "update `agentcore_task_execution` set `metadata` = JSON_SET(metadata, ?, JSON_EXTRACT(?, '$'), ?, JSON_EXTRACT(?, '$')) where `task_id` = ?",
+    );
+    expect(my.parameters).toEqual(['$."a"', '1', '$."b\\"c"', '"x"', 't']);
+    const lite = mergeSql('sqlite');
+    expect(lite.sql).toBe(
+      'update "agentcore_task_execution" set "metadata" = json_set(metadata, ?, json(?), ?, json(?)) where "task_id" = ?',
+    );
+  });
+
+  it('keeps existing keys when a late registration merges its metadata', () => {
+    expect(mergeSql('postgres', true).sql).toContain('CAST($1 AS jsonb) || metadata');
+    expect(mergeSql('mysql', true).sql).toContain('JSON_INSERT(metadata');
+    expect(mergeSql('sqlite', true).sql).toContain('json_insert(metadata');
+  });
+
+  it('filters metadata through the GIN-indexable containment operator on PostgreSQL', () => {
+    const q = compiler('postgres')
+      .selectFrom('agentcore_task_execution')
+      .selectAll()
+      .where(postgresDialect.metadataEquals('order_id', '42'))
+      .compile();
+    expect(q.sql).toContain('(metadata @> CAST($1 AS jsonb) OR metadata @> CAST($2 AS jsonb))');
+    expect(q.parameters).toEqual(['{"order_id":"42"}', '{"order_id":42}']);
+  });
+});
