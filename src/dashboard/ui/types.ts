@@ -1,0 +1,66 @@
+/** Wire shapes of the REST API (snake_case, as the seed's Django API). */
+
+export type Status = 'PENDING' | 'STARTED' | 'SUCCESS' | 'FAILURE' | 'RETRY' | 'REVOKED';
+export const STATUSES: Status[] = ['PENDING', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED'];
+
+export interface ListItem {
+  id: number;
+  task_id: string;
+  task_name: string;
+  module: string;
+  status: Status;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  metadata: Record<string, unknown> | null;
+  created_by_id: string | number | null;
+  created_by_username: string | null;
+  duration: number | null;
+  is_completed: boolean;
+  is_running: boolean;
+}
+
+export interface Detail extends ListItem {
+  task_args: unknown[];
+  task_kwargs: Record<string, unknown>;
+  result: unknown;
+  error: string | null;
+  traceback: string | null;
+  created_by: string | number | null;
+}
+
+export interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export interface Counts {
+  total: number;
+  pending: number;
+  started: number;
+  success: number;
+  failure: number;
+  retry: number;
+  revoked: number;
+}
+
+export interface Stats extends Counts {
+  by_module: Record<string, Counts>;
+  by_task_name: Record<string, Counts>;
+  series?: Array<{ bucket: string; count: number }>;
+}
+
+export interface LockRow {
+  name: string;
+  owner: string;
+  expires_at: string | null;
+}
+
+export interface LogEntry {
+  level: string;
+  message: string;
+  timestamp: string;
+  exception?: string | null;
+}
