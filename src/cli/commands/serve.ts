@@ -1,0 +1,141 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { type AgentcoreTask, createAgentcoreTask, DEFAULT_DATABASE_URL } from '../../create.js';
+import type { GetUser } from '../../http/context.js';
+import { createHandler } from '../../http/handler.js';
+import { type CliIo, type Command, EXIT, intOption, parseCommandArgs, redactUrl, UsageError } from '../command.js';
+import { bearerTokenAuth, readUsersFile } from '../users.js';
+
+export const SERVE_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 8000,
+  prefix: '/api/v1/tasks',
+  /** How long open requests get to finish after SIGTERM/SIGINT before their connections are closed. */
+  shutdownGraceMs: 5_000,
+});
+
+const help = `Usage: agentcore-task serve [options]
+
+Runs the REST API standalone (SPEC section 10) over HTTP.
+
+Options:
+  --database URL   postgres://…, mysql://…, sqlite:PATH (default: $DATABASE_URL or ${DEFAULT_DATABASE_URL})
+  --redis URL      Redis for locks, live events and BullMQ sync (default: $REDIS_URL, else none)
+  --host HOST      Interface to listen on (default: ${SERVE_DEFAULTS.host})
+  --port PORT      Port (default: $PORT or ${SERVE_DEFAULTS.port}; 0 picks a free one)
+  --prefix PATH    Where the API lives (default: ${SERVE_DEFAULTS.prefix})
+  --users FILE     JSON array of [{ "token": "…", "id": 1, "username": "alice", "is_admin": false }];
+                   requests authenticate with "Authorization: Bearer <token>". Without it every request is 401.
+  -h, --help       Show this help
+
+SIGTERM or SIGINT stops accepting requests, lets open ones finish, flushes writes and exits 0.
+Exit codes: 0 stopped cleanly, 1 could not start (database unreachable, port in use), 2 bad usage or users file.`;
+
+/** Options of `startServer`. */
+export interface StartServerOptions {
+  tasks: AgentcoreTask;
+  getUser: GetUser<unknown>;
+  host: string;
+  port: number;
+  prefix: string;
+}
+
+/** A listening server. `close()` stops it (open requests get `shutdownGraceMs`) but does not close `tasks`. */
+export interface RunningServer {
+  /** Base URL of the API, e.g. `http://127.0.0.1:8000/api/v1/tasks`. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serves the handler of `tasks` over HTTP (used by `serve`, reusable by other commands such as a demo). */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const handler = createHandler(options.tasks, { getUser: options.getUser, prefix: options.prefix });
+  // A plain HTTP/1.1 server (no serverOptions), so the node:http type is the right one.
+  const server = createAdaptorServer({ fetch: handler }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}${options.prefix}`,
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), SERVE_DEFAULTS.shutdownGraceMs);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+async function run(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    database: { type: 'string' },
+    redis: { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    prefix: { type: 'string' },
+    users: { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout(`${help}\n`);
+    return EXIT.OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const port = intOption('port', values.port ?? io.env.PORT, { max: 65535 }) ?? SERVE_DEFAULTS.port;
+  const prefix = normalizeCliPrefix(values.prefix ?? SERVE_DEFAULTS.prefix);
+  const host = values.host ?? SERVE_DEFAULTS.host;
+  const users = values.users ? await readUsersFile(values.users) : [];
+  if (!values.users) io.stderr('warning: no --users file: every request will be answered 401\n');
+
+  const database = values.database ?? io.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const redis = values.redis ?? io.env.REDIS_URL;
+  const tasks = await createAgentcoreTask({ database, ...(redis ? { redis } : {}), env: io.env });
+  let server: RunningServer;
+  try {
+    server = await startServer({ tasks, getUser: bearerTokenAuth(users), host, port, prefix });
+  } catch (error) {
+    await tasks.close();
+    throw error;
+  }
+  io.stdout(
+    `agentcore-task API listening on ${server.url}/ (database ${redactUrl(database)}, ${users.length} users)\n`,
+  );
+  io.stdout(`OpenAPI document: ${server.url}/openapi.json\n`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  io.stderr(`${signal}: shutting down (again to force)\n`);
+  const force = () => process.exit(EXIT.FAILURE);
+  process.once('SIGTERM', force);
+  process.once('SIGINT', force);
+  await server.close();
+  await tasks.close();
+  io.stderr('stopped\n');
+  return EXIT.OK;
+}
+
+function normalizeCliPrefix(prefix: string): string {
+  if (!/^\/?[A-Za-z0-9._~\-/]*$/.test(prefix))
+    throw new UsageError(`--prefix must be a URL path, got ${JSON.stringify(prefix)}`);
+  const trimmed = prefix.replace(/\/+$/, '');
+  return trimmed === '' ? '' : trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}
+
+const serve: Command = { help, run };
+export default serve;

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * The `agentcore-task` binary. Each command lives in `commands/<name>.ts` and is registered by one line below; a
+ * command's module is loaded only when it runs.
+ */
+import { readFileSync } from 'node:fs';
+import { type CliIo, type Command, EXIT, UsageError } from './command.js';
+
+/** Every command: name → [one-line summary, loader]. */
+const COMMANDS: Record<string, [summary: string, load: () => Promise<{ default: Command }>]> = {
+  serve: ['Run the REST API standalone', () => import('./commands/serve.js')],
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([name, [summary]]) => `  ${name.padEnd(width)}  ${summary}`);
+  return `Usage: agentcore-task <command> [options]
+
+Commands:
+${lines.join('\n')}
+
+Run "agentcore-task <command> --help" for the options of a command.
+Exit codes: 0 success, 1 failure, 2 bad usage.
+`;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Runs the CLI with `argv` (without `node` and the script); resolves to the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(usage());
+    return EXIT.OK;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout(`${version()}\n`);
+    return EXIT.OK;
+  }
+  if (name === undefined) {
+    io.stderr(usage());
+    return EXIT.USAGE;
+  }
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) {
+    io.stderr(`agentcore-task: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return EXIT.USAGE;
+  }
+  try {
+    const { default: command } = await entry[1]();
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`agentcore-task ${name}: ${error.message}\nRun "agentcore-task ${name} --help" for usage.\n`);
+      return EXIT.USAGE;
+    }
+    io.stderr(`agentcore-task ${name}: ${(error as Error)?.message ?? String(error)}\n`);
+    return EXIT.FAILURE;
+  }
+}
+
+const code = await main(process.argv.slice(2), {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+});
+process.exitCode = code;
+// Exit even if a library left a handle open; the timer itself does not keep the process alive.
+setTimeout(() => process.exit(code), 2_000).unref();

@@ -1,0 +1,428 @@
+/**
+ * The REST API as a Hono sub-app (SPEC section 10). `createHandler` (Web standard), `tasksExpress` and `tasksFastify`
+ * all serve this one app, so the three behave the same.
+ */
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import type { AgentcoreTask } from '../create.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { settingsToWire } from '../settings.js';
+import type { ExecutionFilters, TaskExecution } from '../types.js';
+import type { HttpContext, HttpEnv, ResolvedHandlerOptions } from './context.js';
+import { AuthenticationRequiredError, errorToResponse, notFound } from './errors.js';
+import { buildOpenApiDocument, type ResponseDoc, type RouteDoc } from './openapi.js';
+import {
+  byTaskIdQuerySchema,
+  configPatchBodySchema,
+  configSchema,
+  detailErrorSchema,
+  executionDetailSchema,
+  executionPageSchema,
+  idParamSchema,
+  type ListQuery,
+  listQuerySchema,
+  locksSchema,
+  myTasksQuerySchema,
+  parseMetadataFields,
+  parseMetadataFilters,
+  parseQuery,
+  parseWith,
+  statsQuerySchema,
+  statsSchema,
+  statusQuerySchema,
+  taskIdParamSchema,
+  validationErrorSchema,
+} from './schemas.js';
+import { canSeeExecution, resolveCreatorScope, type Viewer } from './scope.js';
+import { serializeExecution, serializeExecutionDetail } from './serialize.js';
+
+/** A route handler of the sub-app. */
+export type RouteHandler = (c: Context<HttpEnv>) => Response | Promise<Response>;
+/** Registers a route together with its OpenAPI description (so `openapi.json` describes every route). */
+export type RegisterRoute = (doc: RouteDoc, handler: RouteHandler) => void;
+
+/** The sub-app, the descriptions of its routes, and the context its routes share. */
+export interface TasksApp {
+  app: Hono<HttpEnv>;
+  routes: readonly RouteDoc[];
+  context: HttpContext;
+}
+
+// Responses that mean "no route here" (not "no such run"): the Express mount hands those to the next middleware.
+const unmatched = new WeakSet<Response>();
+
+/** `true` for the 404 of a path no route matches. */
+export function isUnmatchedResponse(response: Response): boolean {
+  return unmatched.has(response);
+}
+
+/** The caller of the current request (set by the authentication middleware). */
+export function viewerOf(c: Context<HttpEnv>): Viewer {
+  return { user: c.get('user'), canViewAll: c.get('canViewAll') };
+}
+
+/** The URL of the same request with `page` replaced (DRF style: page 1 has no `page` parameter). */
+export function pageUrl(requestUrl: string, page: number): string {
+  const url = new URL(requestUrl);
+  if (page === 1) url.searchParams.delete('page');
+  else url.searchParams.set('page', String(page));
+  return url.toString();
+}
+
+const r400: ResponseDoc = { description: 'Invalid parameter: `{ error, field }`', schema: validationErrorSchema };
+const r401: ResponseDoc = { description: 'No user', schema: detailErrorSchema };
+const r403: ResponseDoc = { description: 'Not allowed', schema: detailErrorSchema };
+const r404: ResponseDoc = { description: 'No such run, or a run the caller may not see', schema: detailErrorSchema };
+const r503: ResponseDoc = { description: 'The queue (or the database) cannot be reached', schema: detailErrorSchema };
+
+const metadataFilterParam = {
+  name: 'metadata.<key>',
+  description:
+    'Exact match on a top-level metadata key, compared as text, e.g. `metadata.tenant=acme`; keys `[A-Za-z0-9_]+` (else 400). Repeatable with different keys.',
+};
+
+/**
+ * Builds the sub-app with every route of SPEC section 10 under `options.prefix`. Paths answer with and without the
+ * trailing slash.
+ */
+export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<unknown>): TasksApp {
+  const ctx: HttpContext = { tasks, options };
+  const { tracker } = tasks;
+  const root = new Hono<HttpEnv>({ strict: false });
+  root.onError((error) =>
+    errorToResponse(error, {
+      logger: tasks.logger,
+      isTransientDatabaseError: (e) => tasks.dialect.isTransientError(e),
+    }),
+  );
+  root.notFound((c) => {
+    const response = c.json({ detail: 'Not found.' }, 404);
+    unmatched.add(response);
+    return response;
+  });
+  // basePath clones the app with the handlers above; both share one router.
+  const app = options.prefix ? root.basePath(options.prefix) : root;
+  const routes: RouteDoc[] = [];
+  const route: RegisterRoute = (doc, handler) => {
+    routes.push(doc);
+    // Registered without the trailing slash: with `strict: false` Hono matches both forms of the request path.
+    app.on(doc.method.toUpperCase(), doc.path.replace(/\{(\w+)\}/g, ':$1').replace(/\/$/, ''), handler);
+  };
+
+  // ── Routes that do their own authentication (metrics scrape token, dashboard assets) go here, before
+  // `authenticate`, each as one call such as `registerDashboardRoutes(route, ctx)` with `authenticated: false` docs.
+
+  const authenticate: MiddlewareHandler<HttpEnv> = async function authenticate(c, next) {
+    // A path no route matches falls through to notFound (so a mount at the root can hand it on), signed in or not.
+    if (!matchedRoutes(c).some((r) => r.handler !== authenticate)) return next();
+    const user = await options.getUser(c.req.raw, c.env?.native);
+    if (!user) throw new AuthenticationRequiredError();
+    c.set('user', user);
+    c.set('canViewAll', (await options.canViewAll(user)) === true);
+    await next();
+  };
+  app.use('*', authenticate);
+
+  // ── Lists and stats ───────────────────────────────────────────────────────────────────────────────────────────
+
+  const listResponse = async (c: Context<HttpEnv>, filters: ExecutionFilters, query: ListQuery) => {
+    const page = await tracker.listTaskExecutions(filters, {
+      page: query.page,
+      pageSize: query.page_size,
+      ordering: query.ordering,
+    });
+    if (page.page > 1 && (page.page - 1) * page.pageSize >= page.count) throw new NotFoundError('Invalid page.');
+    const serialize = {
+      includeMetadata: query.include_metadata !== false,
+      metadataFields: parseMetadataFields(query.metadata_fields),
+    };
+    return c.json({
+      count: page.count,
+      next: page.page * page.pageSize < page.count ? pageUrl(c.req.url, page.page + 1) : null,
+      previous: page.page > 1 ? pageUrl(c.req.url, page.page - 1) : null,
+      results: page.results.map((run) => serializeExecution(run, serialize)),
+    });
+  };
+
+  const listFilters = (query: ListQuery, params: URLSearchParams): ExecutionFilters => ({
+    module: query.module,
+    taskName: query.task_name,
+    status: query.status,
+    startDate: query.start_date,
+    endDate: query.end_date,
+    search: query.search,
+    metadata: parseMetadataFilters(params),
+  });
+
+  const listDoc: Pick<RouteDoc, 'extraQuery' | 'tags' | 'responses'> = {
+    extraQuery: [metadataFilterParam],
+    tags: ['executions'],
+    responses: {
+      200: { description: 'One page of runs', schema: executionPageSchema },
+      400: r400,
+      401: r401,
+      403: r403,
+      404: { description: 'A page past the end: `{"detail": "Invalid page."}`', schema: detailErrorSchema },
+    },
+  };
+
+  route(
+    {
+      ...listDoc,
+      method: 'get',
+      path: '/executions/my-tasks/',
+      operationId: 'listMyExecutions',
+      summary: "The caller's runs (paginated); the list's parameters except `created_by` and `my_tasks`.",
+      query: myTasksQuerySchema,
+    },
+    async (c) => {
+      const params = new URL(c.req.url).searchParams;
+      const query = parseQuery(myTasksQuerySchema, params);
+      const filters = listFilters(query, params);
+      return listResponse(c, { ...filters, createdById: viewerOf(c).user.id }, query);
+    },
+  );
+
+  route(
+    {
+      method: 'get',
+      path: '/executions/stats/',
+      operationId: 'executionStats',
+      summary: 'Counts by status, by module and by task name, with an optional time series; scoped like the list.',
+      tags: ['executions'],
+      query: statsQuerySchema,
+      responses: { 200: { description: 'Counts', schema: statsSchema }, 400: r400, 401: r401, 403: r403 },
+    },
+    async (c) => {
+      const query = parseQuery(statsQuerySchema, new URL(c.req.url).searchParams);
+      const createdById = resolveCreatorScope(viewerOf(c), query);
+      const stats = await tracker.getTaskStats({
+        module: query.module,
+        taskName: query.task_name,
+        startDate: query.start_date,
+        endDate: query.end_date,
+        createdById,
+        granularity: query.granularity,
+      });
+      return c.json(stats);
+    },
+  );
+
+  // ── One run by task id ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** The run the caller may see, synced from the queue first when asked. Visibility is checked before any sync. */
+  const visibleByTaskId = async (c: Context<HttpEnv>, taskId: string, sync: boolean): Promise<TaskExecution> => {
+    const run = await tracker.getTask(taskId);
+    if (!run || !canSeeExecution(viewerOf(c), run)) throw notFound();
+    if (!sync) return run;
+    const synced = await tracker.syncTask(taskId);
+    if (!synced) throw notFound();
+    return synced;
+  };
+
+  const detailResponses = {
+    200: { description: 'The run', schema: executionDetailSchema },
+    400: r400,
+    401: r401,
+    404: r404,
+    503: r503,
+  };
+
+  route(
+    {
+      method: 'get',
+      path: '/executions/status/',
+      operationId: 'executionStatus',
+      summary: 'Status (detail) of a run by task id, synced from the queue unless `sync=false`.',
+      tags: ['executions'],
+      query: statusQuerySchema,
+      responses: detailResponses,
+    },
+    async (c) => {
+      const query = parseQuery(statusQuerySchema, new URL(c.req.url).searchParams);
+      const run = await visibleByTaskId(c, query.task_id, query.sync !== false);
+      return c.json(serializeExecutionDetail(run));
+    },
+  );
+
+  route(
+    {
+      method: 'get',
+      path: '/executions/by-task-id/{task_id}/',
+      operationId: 'executionByTaskId',
+      summary: 'Detail of a run by task id, synced from the queue unless `sync=false`.',
+      tags: ['executions'],
+      pathParams: taskIdParamSchema,
+      query: byTaskIdQuerySchema,
+      responses: detailResponses,
+    },
+    async (c) => {
+      const query = parseQuery(byTaskIdQuerySchema, new URL(c.req.url).searchParams);
+      const run = await visibleByTaskId(c, c.req.param('task_id') ?? '', query.sync !== false);
+      return c.json(serializeExecutionDetail(run));
+    },
+  );
+
+  // ── Routes under `executions/<word>/` added by other modules go here, e.g. `registerStreamRoutes(route, ctx)`
+  // for `executions/stream/` and `executions/{id}/stream/`: they must be registered before `executions/{id}/`, which
+  // would otherwise answer `executions/stream/` with 400 "id must be a positive integer".
+
+  // ── The list, and one run by primary key ──────────────────────────────────────────────────────────────────────
+
+  route(
+    {
+      ...listDoc,
+      method: 'get',
+      path: '/executions/',
+      operationId: 'listExecutions',
+      summary: "Runs (paginated). Without `created_by`/`my_tasks`: the caller's own runs.",
+      query: listQuerySchema,
+    },
+    async (c) => {
+      const params = new URL(c.req.url).searchParams;
+      const query = parseQuery(listQuerySchema, params);
+      const filters = listFilters(query, params);
+      const createdById = resolveCreatorScope(viewerOf(c), query);
+      return listResponse(c, { ...filters, createdById }, query);
+    },
+  );
+
+  const visibleById = async (c: Context<HttpEnv>): Promise<TaskExecution> => {
+    const { id } = parseWith(idParamSchema, { id: c.req.param('id') });
+    const run = await tracker.getById(id);
+    if (!run || !canSeeExecution(viewerOf(c), run)) throw notFound();
+    return run;
+  };
+
+  route(
+    {
+      method: 'get',
+      path: '/executions/{id}/',
+      operationId: 'executionDetail',
+      summary: 'Detail of a run by primary key.',
+      tags: ['executions'],
+      pathParams: idParamSchema,
+      responses: { 200: detailResponses[200], 400: r400, 401: r401, 404: r404 },
+    },
+    async (c) => c.json(serializeExecutionDetail(await visibleById(c))),
+  );
+
+  route(
+    {
+      method: 'post',
+      path: '/executions/{id}/sync/',
+      operationId: 'syncExecution',
+      summary: 'Pull the state of the run from the queue into the row; returns the detail (unchanged without a queue).',
+      tags: ['executions'],
+      pathParams: idParamSchema,
+      responses: detailResponses,
+    },
+    async (c) => {
+      const run = await visibleById(c);
+      const synced = await tracker.syncTask(run.taskId);
+      if (!synced) throw notFound();
+      return c.json(serializeExecutionDetail(synced));
+    },
+  );
+
+  // ── Configuration, locks, the document ────────────────────────────────────────────────────────────────────────
+
+  route(
+    {
+      method: 'get',
+      path: '/config/',
+      operationId: 'getConfig',
+      summary: 'Effective settings (environment, code, then run-time overrides).',
+      tags: ['config'],
+      responses: { 200: { description: 'Settings', schema: configSchema }, 401: r401 },
+    },
+    async (c) => c.json(settingsToWire(await tasks.settings.get())),
+  );
+
+  route(
+    {
+      method: 'patch',
+      path: '/config/',
+      operationId: 'patchConfig',
+      summary:
+        'Store run-time overrides (admins only), effective at once in every process. `timeout_minutes` 1–1440, `retention_days` 1–3650, 5-field crontabs.',
+      tags: ['config'],
+      body: configPatchBodySchema,
+      responses: {
+        200: { description: 'The effective settings after the change', schema: configSchema },
+        400: r400,
+        401: r401,
+        403: r403,
+      },
+    },
+    async (c) => {
+      if (!(await options.isAdmin(c.get('user'))))
+        throw new ForbiddenError('Only admins may change the configuration.');
+      const body = await readJsonBody(c);
+      return c.json(settingsToWire(await tasks.settings.patch(body)));
+    },
+  );
+
+  route(
+    {
+      method: 'get',
+      path: '/locks/',
+      operationId: 'listLocks',
+      summary: 'Locks currently held: name, owner, expiry (admins only).',
+      tags: ['locks'],
+      responses: { 200: { description: 'Held locks', schema: locksSchema }, 401: r401, 403: r403 },
+    },
+    async (c) => {
+      if (!(await options.isAdmin(c.get('user')))) throw new ForbiddenError('Only admins may list locks.');
+      const locks = (await lockLister(tasks)?.listLocks()) ?? [];
+      return c.json({
+        count: locks.length,
+        results: locks.map((l) => ({
+          name: l.name,
+          owner: l.owner ?? null,
+          expires_at: l.expiresAt ? l.expiresAt.toISOString() : null,
+        })),
+      });
+    },
+  );
+
+  // ── Other authenticated routes (metrics, …) go here.
+
+  route(
+    {
+      method: 'get',
+      path: '/openapi.json',
+      operationId: 'openapi',
+      summary: 'This document.',
+      tags: ['meta'],
+      responses: { 200: { description: 'OpenAPI 3.1 document' }, 401: r401 },
+    },
+    (c) => {
+      const url = new URL(c.req.url);
+      const serverUrl = `${url.origin}${url.pathname.replace(/\/?openapi\.json\/?$/, '')}`;
+      return c.json(buildOpenApiDocument(routes, { serverUrl }));
+    },
+  );
+
+  return { app: root, routes, context: ctx };
+}
+
+/** The part of `tasks.locks` this route uses (the lock module adds `tasks.locks`). */
+interface LockLister {
+  listLocks(): Promise<Array<{ name: string; owner: string | null; expiresAt: Date | null }>>;
+}
+
+function lockLister(tasks: AgentcoreTask): LockLister | undefined {
+  const locks = (tasks as { locks?: Partial<LockLister> }).locks;
+  return typeof locks?.listLocks === 'function' ? (locks as LockLister) : undefined;
+}
+
+async function readJsonBody(c: Context<HttpEnv>): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === '') throw new ValidationError('body must be a JSON object', 'body');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError('body is not valid JSON', 'body');
+  }
+}

@@ -1,0 +1,57 @@
+import { BackendUnavailableError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/** No user: the request is not authenticated. HTTP 401 (HTTP-only, so it lives here rather than in the core). */
+export class AuthenticationRequiredError extends Error {
+  override name = 'AuthenticationRequiredError';
+  constructor(message = 'Authentication credentials were not provided.') {
+    super(message);
+  }
+}
+
+/** The body of a 400: the message and the query parameter or body field at fault. */
+export interface ValidationErrorBody {
+  error: string;
+  field: string;
+}
+
+/** The body of a 401, 403, 404 and 503 (DRF's shape, which a front end written for the seed expects). */
+export interface DetailErrorBody {
+  detail: string;
+}
+
+export interface ErrorMappingOptions {
+  logger: Logger;
+  /** `true` when `error` means the database could not be reached (mapped to 503, not 500). */
+  isTransientDatabaseError?: (error: unknown) => boolean;
+}
+
+const json = (body: unknown, status: number, headers?: Record<string, string>) =>
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=UTF-8', ...headers },
+  });
+
+/**
+ * The one place where errors become HTTP responses: `ValidationError` → 400 `{ error, field }`,
+ * missing user → 401, `ForbiddenError` → 403, `NotFoundError` → 404, `BackendUnavailableError` (or an unreachable
+ * database) → 503, all `{ detail }`; anything else → 500, logged, with no internals in the body.
+ */
+export function errorToResponse(error: unknown, options: ErrorMappingOptions): Response {
+  if (error instanceof ValidationError)
+    return json({ error: error.message, field: error.field ?? 'body' } satisfies ValidationErrorBody, 400);
+  if (error instanceof AuthenticationRequiredError)
+    return json({ detail: error.message } satisfies DetailErrorBody, 401);
+  if (error instanceof ForbiddenError) return json({ detail: error.message }, 403);
+  if (error instanceof NotFoundError) return json({ detail: error.message || 'Not found.' }, 404);
+  if (error instanceof BackendUnavailableError) return json({ detail: error.message }, 503);
+  if (options.isTransientDatabaseError?.(error)) {
+    options.logger.warn({ err: error }, 'agentcore-task: database unavailable while serving a request');
+    return json({ detail: 'The database is unavailable; try again shortly.' }, 503);
+  }
+  options.logger.error({ err: error }, 'agentcore-task: unexpected error while serving a request');
+  return json({ detail: 'Internal server error.' }, 500);
+}
+
+/** 404 for a run that does not exist or that the caller may not see: the two are indistinguishable on purpose. */
+export const notFound = () => new NotFoundError('Not found.');

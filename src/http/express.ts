@@ -1,0 +1,84 @@
+/**
+ * `agentcore-task/express`: the REST API as Express middleware. Express stays an optional peer: nothing here
+ * imports it (the request/response are typed structurally over `node:http`).
+ *
+ * @example
+ * import express from 'express';
+ * import { tasksExpress } from 'agentcore-task/express';
+ *
+ * const app = express();
+ * app.use('/api/v1/tasks', tasksExpress<express.Request>(tasks, { getUser: (_request, req) => req.user ?? null }));
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AgentcoreTask } from '../create.js';
+import { isUnmatchedResponse } from './app.js';
+import type { HandlerOptions } from './context.js';
+import { createNativeHandler, type NativeHandler } from './handler.js';
+import { absoluteUrl, sendWebResponse, toWebRequest } from './node.js';
+
+/** The parts of an Express request the mount reads (Express's `Request` satisfies it). */
+export interface ExpressRequestLike extends IncomingMessage {
+  /** Full path with the mount prefix, e.g. `/api/v1/tasks/executions/?page=2`. */
+  originalUrl?: string;
+  /** The mount path, e.g. `/api/v1/tasks`. */
+  baseUrl?: string;
+  /** Set when a body parser (e.g. `express.json()`) already read the body. */
+  body?: unknown;
+  /** `http`/`https`, honouring Express's `trust proxy`. */
+  protocol?: string;
+  /** Host (with port), honouring `trust proxy`. */
+  host?: string;
+}
+
+/** An Express middleware function. */
+export type ExpressMiddleware<Req extends ExpressRequestLike = ExpressRequestLike> = (
+  req: Req,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
+
+/**
+ * Options of `tasksExpress`: the handler's, with `getUser(request, req)` receiving the Web `Request` and the Express
+ * request (so `req.user` / `req.session` set by passport or express-session can be used; pass your request type as
+ * the type argument: `tasksExpress<express.Request>(…)`).
+ */
+export interface TasksExpressOptions<Req extends ExpressRequestLike = ExpressRequestLike>
+  extends Omit<HandlerOptions<Req>, 'prefix'> {}
+
+// One app per mount path; a mount path with parameters would make many, so the cache is bounded.
+const MAX_CACHED_PREFIXES = 32;
+
+/**
+ * The REST API (SPEC section 10) as Express middleware: mount it under a prefix with `app.use(prefix, …)`. Requests
+ * no route matches go on to `next()`. Works with or without `express.json()` before it.
+ */
+export function tasksExpress<Req extends ExpressRequestLike = ExpressRequestLike>(
+  tasks: AgentcoreTask,
+  options: TasksExpressOptions<Req>,
+): ExpressMiddleware<Req> {
+  const handlers = new Map<string, NativeHandler<Req>>();
+  const handlerFor = (prefix: string) => {
+    let handler = handlers.get(prefix);
+    if (!handler) {
+      if (handlers.size >= MAX_CACHED_PREFIXES) handlers.delete(handlers.keys().next().value as string);
+      handler = createNativeHandler(tasks, { ...options, prefix });
+      handlers.set(prefix, handler);
+    }
+    return handler;
+  };
+  handlerFor(''); // validates the options now rather than on the first request
+
+  return function agentcoreTaskExpress(req, res, next) {
+    const path = req.originalUrl ?? req.url ?? '/';
+    const request = toWebRequest(req, res, {
+      url: absoluteUrl(req, path, req.protocol, req.host),
+      parsedBody: req.body,
+    });
+    handlerFor(req.baseUrl ?? '')(request, req)
+      .then((response) => {
+        if (isUnmatchedResponse(response)) return next();
+        return sendWebResponse(response, res);
+      })
+      .catch(next);
+  };
+}

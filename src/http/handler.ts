@@ -1,0 +1,42 @@
+import type { AgentcoreTask } from '../create.js';
+import { createApp, type TasksApp } from './app.js';
+import { type HandlerOptions, type ResolvedHandlerOptions, resolveHandlerOptions } from './context.js';
+
+/** A Web-standard request handler: `Request` in, `Response` out (Hono, Next.js, Bun, Deno, Node http). */
+export type WebHandler = (request: Request) => Promise<Response>;
+
+/** @internal The handler with the framework's native request passed through to `getUser` (Express/Fastify mounts). */
+export type NativeHandler<Native> = (request: Request, native: Native) => Promise<Response>;
+
+/** @internal Builds the app once and returns its dispatcher. */
+export function createNativeHandler<Native>(
+  tasks: AgentcoreTask,
+  options: HandlerOptions<Native>,
+): NativeHandler<Native> & { readonly app: TasksApp } {
+  const resolved = resolveHandlerOptions(options);
+  // The native request only flows from the mount to getUser, so the app can treat its type as unknown.
+  const built = createApp(tasks, resolved as ResolvedHandlerOptions<unknown>);
+  const handler = async (request: Request, native: Native) => built.app.fetch(request, { native });
+  return Object.assign(handler, { app: built });
+}
+
+/**
+ * The REST API (SPEC section 10) as one Web-standard handler. Routes live under `options.prefix`; every path also
+ * answers without its trailing slash. Same as `tasks.handler(options)`.
+ *
+ * @example
+ * // Bun / Deno / any fetch-style server
+ * const handle = createHandler(tasks, { prefix: '/api/v1/tasks', getUser: (req) => userFromSession(req) });
+ * Bun.serve({ fetch: handle });
+ *
+ * @example
+ * // Next.js route handler: app/api/v1/tasks/[...path]/route.ts
+ * const handle = createHandler(tasks, { prefix: '/api/v1/tasks', getUser });
+ * export { handle as GET, handle as POST, handle as PATCH };
+ */
+export function createHandler(tasks: AgentcoreTask, options: HandlerOptions): WebHandler {
+  const handler = createNativeHandler(tasks, options);
+  return function agentcoreTaskHandler(request: Request) {
+    return handler(request, undefined);
+  };
+}
