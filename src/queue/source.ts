@@ -20,5 +20,10 @@ export interface QueueSource {
    * Throws `BackendUnavailableError` when the queue cannot be reached.
    */
   getState(execution: TaskExecution): Promise<QueueJobState | null>;
+  /**
+   * `true` when a worker is executing the job right now (for BullMQ: `active` and its lock held). The timeout job
+   * never marks such a run. Absent: only the run's own sign of life (`updated_at`) counts.
+   */
+  isActive?(execution: TaskExecution): Promise<boolean>;
   close?(): Promise<void>;
 }

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import type { Job, JobsOptions, Queue } from 'bullmq';
+import type { AgentcoreTask } from '../../create.js';
+import { coerceError } from '../../errors.js';
+import { TaskStatus } from '../../status.js';
+import type { CreatedBy, TaskExecution } from '../../types.js';
+import { jobArguments } from './lifecycle.js';
+
+/** Options of `dispatch`. */
+export interface DispatchOptions {
+  /** Business scope of the run, e.g. `billing`. */
+  module: string;
+  /** The user who asked for the job; `null`/absent for system runs. */
+  createdBy?: CreatedBy;
+  /** Extra context stored with the run, e.g. `{ source: 'manual_trigger' }`. */
+  metadata?: Record<string, unknown>;
+  /** BullMQ job options. A `jobId` given here is used as the `task_id`; otherwise a UUID is generated. */
+  jobOptions?: JobsOptions;
+}
+
+/** What `dispatch` returns. `execution` is `null` only when recording failed (and was logged). */
+export interface DispatchResult<D, R, N extends string> {
+  job: Job<D, R, N>;
+  execution: TaskExecution | null;
+}
+
+/**
+ * Adds a job and records it. The run is registered as `PENDING` **before** the job is added, so a worker that picks it
+ * up at once never races its registration. If adding fails, the run is recorded as `FAILURE` with the reason and the
+ * error is rethrown.
+ *
+ * @example
+ * const { job, execution } = await dispatch(tasks, queue, 'send_report', { reportId: 7 }, {
+ *   module: 'reports', createdBy: { id: user.id, username: user.name },
+ * });
+ */
+export async function dispatch<D = unknown, R = unknown, N extends string = string>(
+  tasks: AgentcoreTask,
+  queue: Queue<D, R, N>,
+  name: N,
+  data: D,
+  options: DispatchOptions,
+): Promise<DispatchResult<D, R, N>> {
+  const jobId = options.jobOptions?.jobId ?? randomUUID();
+  const execution = await tasks.tracker.registerTaskExecution({
+    taskId: jobId,
+    taskName: name || 'bullmq-job',
+    module: options.module,
+    ...jobArguments(data),
+    createdBy: options.createdBy ?? null,
+    metadata: options.metadata,
+    queueName: queue.name,
+  });
+  let job: Job<D, R, N>;
+  try {
+    // BullMQ's `add` is typed over its own extracted data/name types; ours are the same generics.
+    job = (await queue.add(name as never, data as never, { ...options.jobOptions, jobId })) as Job<D, R, N>;
+  } catch (error) {
+    const reason = coerceError(error);
+    await tasks.tracker
+      .updateTaskStatus(jobId, TaskStatus.FAILURE, {
+        error: `could not add the job to queue ${queue.name}: ${reason.message}`,
+        traceback: reason.stack ?? null,
+      })
+      .catch(() => {});
+    throw error;
+  }
+  return { job, execution };
+}

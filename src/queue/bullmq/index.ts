@@ -1,0 +1,27 @@
+/**
+ * `agentcore-task/bullmq`: record BullMQ jobs (`dispatch`, `tracked`, `instrumentWorker`), sync runs from BullMQ
+ * (`bullmqSource`, `useBullmqSync`), and schedule the maintenance jobs on BullMQ (`scheduleMaintenance`,
+ * `createMaintenanceWorker`). Needs the `bullmq` package.
+ * @packageDocumentation
+ */
+export { redisOptionsFromUrl } from './connection.js';
+export { type DispatchOptions, type DispatchResult, dispatch } from './dispatch.js';
+export { jobIdOf, taskIdOf } from './lifecycle.js';
+export {
+  BullmqSource,
+  type BullmqSourceOptions,
+  bullmqSource,
+  DEFAULT_SYNC_TIMEOUT_MS,
+  jobStateToStatus,
+  type SourceQueue,
+  useBullmqSync,
+} from './source.js';
+export {
+  type BullmqProcessor,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  type InstrumentOptions,
+  instrumentWorker,
+  type TrackedContext,
+  type TrackedOptions,
+  tracked,
+} from './tracked.js';

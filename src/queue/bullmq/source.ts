@@ -1,0 +1,207 @@
+import type { ConnectionOptions, Job, JobState, Queue } from 'bullmq';
+import type { AgentcoreTask } from '../../create.js';
+import { BackendUnavailableError, coerceError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { silentLogger } from '../../logger.js';
+import { TaskStatus } from '../../status.js';
+import type { TaskExecution } from '../../types.js';
+import type { QueueJobState, QueueSource } from '../source.js';
+import { jobIdOf } from './lifecycle.js';
+import { loadBullmq, loadIoredis } from './load.js';
+
+/** The part of a BullMQ `Queue` the sync source uses; any `Queue<…>` fits. */
+export type SourceQueue = Pick<Queue, 'name' | 'getJob' | 'toKey' | 'client'>;
+
+/** Default bound on one sync call when Redis does not answer. */
+export const DEFAULT_SYNC_TIMEOUT_MS = 5_000;
+
+/** Options of `bullmqSource`. */
+export interface BullmqSourceOptions {
+  /** Queues to read, matched by `execution.queueName`. */
+  queues?: readonly SourceQueue[];
+  /**
+   * Redis to open other queues on demand (by `execution.queueName`): a `redis://` URL (a connection this source opens
+   * and closes), an ioredis instance (shared, left open) or BullMQ connection options.
+   */
+  connection?: ConnectionOptions | string;
+  /** BullMQ key prefix of the queues opened on demand. @defaultValue `'bull'` */
+  prefix?: string;
+  /** A sync call that gets no answer from Redis within this time fails with `BackendUnavailableError`. @defaultValue `5000` */
+  timeoutMs?: number;
+  /** Where connection errors of the queues opened on demand are reported. @defaultValue silent */
+  logger?: Logger;
+}
+
+/**
+ * BullMQ state → record status (SPEC section 9). `waiting`/`prioritized`/`waiting-children`/`delayed` are `PENDING`,
+ * or `RETRY` when an earlier attempt failed; `active` is `STARTED`; `completed` is `SUCCESS` with the return value;
+ * `failed` is `FAILURE` with the failed reason and the last stack trace.
+ */
+export function jobStateToStatus(
+  job: Pick<Job, 'attemptsMade' | 'returnvalue' | 'failedReason' | 'stacktrace'>,
+  state: JobState,
+): QueueJobState {
+  const lastStack = job.stacktrace?.length ? job.stacktrace[job.stacktrace.length - 1] : undefined;
+  switch (state) {
+    case 'active':
+      return { status: TaskStatus.STARTED };
+    case 'completed':
+      return { status: TaskStatus.SUCCESS, result: job.returnvalue ?? null };
+    case 'failed':
+      return { status: TaskStatus.FAILURE, error: job.failedReason || 'failed', traceback: lastStack ?? null };
+    default:
+      // waiting, prioritized, waiting-children, delayed. A failed attempt before means BullMQ is retrying it.
+      if (job.attemptsMade > 0) {
+        const retry: QueueJobState = { status: TaskStatus.RETRY };
+        if (job.failedReason) retry.error = job.failedReason;
+        if (lastStack) retry.traceback = lastStack;
+        return retry;
+      }
+      return { status: TaskStatus.PENDING };
+  }
+}
+
+/**
+ * Reads runs' real state from BullMQ for `tracker.syncTask`, `syncAllUnfinished`, `getTask({ sync: true })` and the
+ * timeout job. A job the queue no longer knows (removed, never added) yields `null`, which never changes the row.
+ */
+export class BullmqSource implements QueueSource {
+  private readonly queues = new Map<string, SourceQueue>();
+  private readonly opened = new Map<string, Promise<Queue>>();
+  private redis: Promise<unknown> | undefined;
+  private ownsRedis = false;
+  private readonly timeoutMs: number;
+  private readonly logger: Logger;
+  private closed = false;
+
+  constructor(private readonly options: BullmqSourceOptions = {}) {
+    for (const q of options.queues ?? []) this.queues.set(q.name, q);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** The job's state mapped to a status, or `null` when the queue does not know the job. */
+  async getState(execution: TaskExecution): Promise<QueueJobState | null> {
+    const queue = await this.queueFor(execution.queueName);
+    if (!queue) return null;
+    return this.bounded(queue.name, async () => {
+      const job = await queue.getJob(jobIdOf(execution));
+      if (!job) return null;
+      const state = await job.getState();
+      if (state === 'unknown') return null;
+      return jobStateToStatus(job, state);
+    });
+  }
+
+  /**
+   * `true` when the job is `active` in its queue **and** a worker holds its lock. A job left `active` by a killed
+   * worker has no lock: it is not alive, whatever its state says (BullMQ's stalled check will move it later).
+   */
+  async isActive(execution: TaskExecution): Promise<boolean> {
+    const queue = await this.queueFor(execution.queueName);
+    if (!queue) return false;
+    return this.bounded(queue.name, async () => {
+      const jobId = jobIdOf(execution);
+      const job = await queue.getJob(jobId);
+      if (!job || (await job.getState()) !== 'active') return false;
+      const client = await queue.client;
+      return (await client.get(`${queue.toKey(jobId)}:lock`)) !== null;
+    });
+  }
+
+  /** Closes the queues (and the Redis connection) this source opened; given ones are left to their owner. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const opened = await Promise.allSettled(this.opened.values());
+    await Promise.allSettled(opened.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+    if (this.ownsRedis && this.redis) {
+      const client = (await this.redis.catch(() => undefined)) as
+        | { quit(): Promise<unknown>; disconnect(): void }
+        | undefined;
+      await client?.quit().catch(() => client.disconnect());
+    }
+  }
+
+  private queueFor(name: string | null): Promise<SourceQueue | undefined> | SourceQueue | undefined {
+    if (!name) return undefined;
+    const given = this.queues.get(name);
+    if (given || this.options.connection === undefined || this.closed) return given;
+    let queue = this.opened.get(name);
+    if (!queue) {
+      queue = this.open(name);
+      this.opened.set(name, queue);
+      queue.catch(() => this.opened.delete(name));
+    }
+    return queue;
+  }
+
+  private async open(name: string): Promise<Queue> {
+    const { Queue } = await loadBullmq('Syncing runs from BullMQ');
+    const queue = new Queue(name, { connection: await this.connection(), prefix: this.options.prefix });
+    queue.on('error', (error) =>
+      this.logger.warn({ err: error, queue: name }, 'agentcore-task: BullMQ connection error'),
+    );
+    return queue;
+  }
+
+  private async connection(): Promise<ConnectionOptions> {
+    const connection = this.options.connection;
+    if (typeof connection !== 'string') return connection as ConnectionOptions;
+    this.redis ??= (async () => {
+      const Redis = await loadIoredis('Syncing runs from BullMQ');
+      this.ownsRedis = true;
+      const client = new Redis(connection, { maxRetriesPerRequest: null, connectTimeout: this.timeoutMs });
+      client.on('error', () => {}); // reported per call as BackendUnavailableError
+      return client;
+    })();
+    return (await this.redis) as ConnectionOptions;
+  }
+
+  /** Runs `fn` within `timeoutMs`; any failure (or no answer) becomes `BackendUnavailableError`. */
+  private async bounded<T>(queueName: string, fn: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new BackendUnavailableError(`BullMQ queue ${queueName} did not answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([fn(), timeout]);
+    } catch (error) {
+      if (error instanceof BackendUnavailableError) throw error;
+      throw new BackendUnavailableError(`BullMQ queue ${queueName} could not be read: ${coerceError(error).message}`, {
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/**
+ * A BullMQ sync source: `bullmqSource([queueA, queueB])` or `bullmqSource({ connection: process.env.REDIS_URL })`.
+ */
+export function bullmqSource(options: BullmqSourceOptions | readonly SourceQueue[]): BullmqSource {
+  return new BullmqSource(Array.isArray(options) ? { queues: options } : (options as BullmqSourceOptions));
+}
+
+/**
+ * Makes `tasks.tracker.syncTask`, `syncAllUnfinished`, `getTask({ sync: true })` and `markTimedOutExecutions` read
+ * from BullMQ; the source is closed by `tasks.close()`.
+ *
+ * @example
+ * useBullmqSync(tasks, { connection: process.env.REDIS_URL });
+ */
+export function useBullmqSync(
+  tasks: AgentcoreTask,
+  options: BullmqSourceOptions | readonly SourceQueue[],
+): BullmqSource {
+  const resolved: BullmqSourceOptions = Array.isArray(options) ? { queues: options } : (options as BullmqSourceOptions);
+  const source = new BullmqSource({ logger: tasks.logger, ...resolved });
+  tasks.tracker.queueSource = source;
+  tasks.onClose(() => source.close());
+  return source;
+}

@@ -1,0 +1,171 @@
+import type { Job, Worker } from 'bullmq';
+import type { AgentcoreTask } from '../../create.js';
+import { TaskStatus } from '../../status.js';
+import type { ProgressInput } from '../../types.js';
+import {
+  type JobLike,
+  progressInput,
+  recordFailure,
+  recordStart,
+  taskIdFor,
+  taskIdOf,
+  willRetry,
+} from './lifecycle.js';
+
+/** Default interval of the heartbeat a tracked processor sends while it runs: well below any sane timeout. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
+
+/** What a tracked processor receives besides its job. */
+export interface TrackedContext {
+  /** The run's `task_id`: the BullMQ job id (`<queue>:<id>` for BullMQ's automatic numeric ids). */
+  readonly taskId: string;
+  /**
+   * Writes `progress_percent` (clamped 0–100), `progress_message`, `progress_step` (and extra keys) into the run's
+   * metadata, and the same progress to BullMQ (`job.updateProgress`).
+   */
+  progress(progress: ProgressInput): Promise<void>;
+  /** Marks the run alive now (it is also done periodically while the processor runs). */
+  heartbeat(): Promise<void>;
+}
+
+/** Options of `tracked`. */
+export interface TrackedOptions {
+  /** Business scope recorded on runs this processor registers (runs added with `dispatch` keep theirs). */
+  module: string;
+  /**
+   * How often the running processor marks its run alive (`updated_at`), so `markTimedOutExecutions` never mistakes a
+   * long healthy run for a dead one. Keep it well below `timeoutMinutes`.
+   * @defaultValue `30000`
+   */
+  heartbeatIntervalMs?: number;
+}
+
+/** A BullMQ processor function (what `new Worker(name, processor)` takes). */
+export type BullmqProcessor<D, R, N extends string> = (
+  job: Job<D, R, N>,
+  token?: string,
+  signal?: AbortSignal,
+) => Promise<R>;
+
+/**
+ * Wraps a BullMQ processor so every attempt is recorded: `STARTED` (registering the run if nobody did), a heartbeat
+ * while it runs, progress through `ctx.progress`, then `SUCCESS` with the return value, or `RETRY` (attempts left) /
+ * `FAILURE` with the error message and stack. Errors are rethrown unchanged, so BullMQ's retries work as configured.
+ *
+ * @example
+ * const worker = new Worker('reports', tracked(tasks, async (job, ctx) => {
+ *   await ctx.progress({ percent: 50, message: 'half way' });
+ *   return { rows: 42 };
+ * }, { module: 'reports' }), { connection });
+ */
+export function tracked<D = unknown, R = unknown, N extends string = string>(
+  tasks: AgentcoreTask,
+  processor: (job: Job<D, R, N>, ctx: TrackedContext, token?: string, signal?: AbortSignal) => Promise<R> | R,
+  options: TrackedOptions,
+): BullmqProcessor<D, R, N> {
+  const interval = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  return async function trackedProcessor(job, token, signal) {
+    const taskId = taskIdOf(job);
+    const heartbeat = async () => {
+      await tasks.tracker.heartbeat(taskId);
+    };
+    const ctx: TrackedContext = {
+      taskId,
+      heartbeat,
+      async progress(progress) {
+        await tasks.tracker.reportProgress(taskId, progress);
+        const forQueue = progressInput(progress);
+        if (!forQueue) return;
+        try {
+          await job.updateProgress(forQueue);
+        } catch (error) {
+          tasks.logger.warn({ err: error, taskId }, 'agentcore-task: could not send progress to BullMQ');
+        }
+      },
+    };
+    await recordStart(tasks, job, options.module);
+    const timer = setInterval(() => {
+      heartbeat().catch((error) => tasks.logger.warn({ err: error, taskId }, 'agentcore-task: heartbeat failed'));
+    }, interval);
+    timer.unref();
+    let result: R;
+    try {
+      result = await processor(job, ctx, token, signal);
+    } catch (error) {
+      clearInterval(timer);
+      try {
+        await recordFailure(tasks, job, error, willRetry(job, error, false));
+      } catch (recordError) {
+        // The job's own error matters more than ours: report and rethrow the original.
+        tasks.logger.error({ err: recordError, taskId }, 'agentcore-task: could not record a failed attempt');
+      }
+      throw error;
+    }
+    clearInterval(timer);
+    await tasks.tracker.updateTaskStatus(taskId, TaskStatus.SUCCESS, { result });
+    return result;
+  };
+}
+
+/** Options of `instrumentWorker`. */
+export interface InstrumentOptions {
+  /** Business scope recorded on runs the worker's events register (runs added with `dispatch` keep theirs). */
+  module: string;
+}
+
+/**
+ * Records the runs of an existing worker from its events (`active`, `progress`, `completed`, `failed`, `stalled`),
+ * for processors that cannot be wrapped with `tracked` (sandboxed processor files, third-party workers). Returns a
+ * function that removes the listeners. Recording errors are logged, never thrown into the worker.
+ *
+ * No heartbeat is sent (the worker gives no hook while a job runs): `markTimedOutExecutions` relies on the queue
+ * reporting the job active for these runs.
+ */
+export function instrumentWorker<D = unknown, R = unknown, N extends string = string>(
+  tasks: AgentcoreTask,
+  worker: Worker<D, R, N>,
+  options: InstrumentOptions,
+): () => void {
+  const report = (what: string, jobId: unknown) => (error: unknown) =>
+    tasks.logger.error({ err: error, taskId: jobId }, `agentcore-task: could not record ${what}`);
+  const onActive = (job: Job<D, R, N>) => {
+    recordStart(tasks, job, options.module).catch(report('a started job', taskIdOf(job)));
+  };
+  const onProgress = (job: Job<D, R, N>, progress: unknown) => {
+    const input = progressInput(progress as ProgressInput);
+    if (input) tasks.tracker.reportProgress(taskIdOf(job), input).catch(report('progress', taskIdOf(job)));
+  };
+  const onCompleted = (job: Job<D, R, N>, result: R) => {
+    const taskId = taskIdOf(job);
+    tasks.tracker.updateTaskStatus(taskId, TaskStatus.SUCCESS, { result }).catch(report('a completed job', taskId));
+  };
+  const onFailed = (job: Job<D, R, N> | undefined, error: Error) => {
+    if (!job?.id) return;
+    // In this event `attemptsMade` already counts the failed attempt.
+    const counted: JobLike = job;
+    recordFailure(tasks, counted, error, willRetry(counted, error, true)).catch(report('a failed job', taskIdOf(job)));
+  };
+  const onStalled = (jobId: string) => {
+    // The worker that ran it lost its lock (crashed or blocked): BullMQ moves the job back to waiting, or fails it on
+    // the next pickup when it stalled too often. Both are recorded as they happen; this notes the stall itself.
+    const taskId = taskIdFor(worker.name, jobId);
+    tasks.tracker
+      .updateTaskStatus(taskId, TaskStatus.RETRY, {
+        error: 'job stalled (the worker running it lost its lock); moved back to waiting',
+        metadata: { stalled_at: new Date().toISOString() },
+      })
+      .catch(report('a stalled job', taskId));
+  };
+  worker.on('active', onActive);
+  worker.on('progress', onProgress);
+  worker.on('completed', onCompleted);
+  worker.on('failed', onFailed);
+  worker.on('stalled', onStalled);
+  return () => {
+    worker.off('active', onActive);
+    worker.off('progress', onProgress);
+    worker.off('completed', onCompleted);
+    worker.off('failed', onFailed);
+    worker.off('stalled', onStalled);
+  };
+}
