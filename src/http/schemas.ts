@@ -16,7 +16,10 @@ import { ORDERING_FIELDS } from '../types.js';
 
 const DIGITS = /^\d+$/;
 
-/** A positive integer parameter. `clampTo` caps it instead of failing (page_size). */
+/** Pages beyond this are certainly past the end; capping keeps the SQL offset a sane integer on every driver. */
+const MAX_PAGE = 1_000_000_000;
+
+/** A positive integer parameter. `clampTo` caps it instead of failing (page, page_size). */
 function positiveInt(field: string, description: string, clampTo?: number) {
   const error = `${field} must be a positive integer`;
   return z
@@ -94,7 +97,11 @@ const listOnlyParams = {
       error: `ordering must be one of ${ORDERING_FIELDS.join(', ')} (optionally prefixed with -)`,
     })
     .meta({ description: 'Sort field, `-` for descending. Default `-created_at`.' }),
-  page: positiveInt('page', 'Page number (default 1). A page past the end is 404 `{"detail": "Invalid page."}`.'),
+  page: positiveInt(
+    'page',
+    'Page number (default 1). A page past the end is 404 `{"detail": "Invalid page."}`.',
+    MAX_PAGE,
+  ),
   page_size: positiveInt(
     'page_size',
     `Results per page (default ${DEFAULT_PAGE_SIZE}, larger than ${MAX_PAGE_SIZE} is clamped).`,
