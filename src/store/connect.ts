@@ -166,4 +166,6 @@ interface PoolWithEvents {
 }
 interface SqliteDb {
   pragma(source: string): unknown;
+  prepare(source: string): unknown;
+  close(): void;
 }

@@ -21,19 +21,32 @@ export interface SqlDialect {
   /** A JSON column value to write, from its serialization. */
   json(text: string): RawBuilder<unknown>;
   /**
-   * The new `metadata` after merging the top-level keys of `patch` (each value given as its JSON text) in one
-   * statement. `keepExisting` keeps keys already stored (the late-register case); otherwise `patch` wins.
+   * The new `metadata` after merging top-level keys in one statement: PostgreSQL reads `merge.object` (the patch as
+   * one JSON object text), the others `merge.entries` (JSON path and JSON text per key). `keepExisting` keeps keys
+   * already stored (the late-register case); otherwise the patch wins. Values may be placeholders (see
+   * `ExecutionStore.update`), so implementations only bind them, never inspect them.
    */
-  mergeMetadata(
-    patch: ReadonlyArray<readonly [key: string, json: string]>,
-    keepExisting?: boolean,
-  ): RawBuilder<unknown>;
+  mergeMetadata(merge: MetadataMerge, keepExisting?: boolean): RawBuilder<unknown>;
   /** `metadata.<key> = value` compared as text; `value` is the raw query string. */
   metadataEquals(key: string, value: string): Expression<SqlBool>;
   /** The text bucket (`HH:00`, `YYYY-MM-DD` or `YYYY-MM`) of `created_at` for a stats series. */
   createdAtBucket(granularity: Granularity): RawBuilder<string>;
   /** `true` when `error` means the database could not be reached (worth retrying), not that the statement is wrong. */
   isTransientError(error: unknown): boolean;
+}
+
+/** The parameters of a metadata merge. See `SqlDialect.mergeMetadata`. */
+export interface MetadataMerge {
+  object: unknown;
+  entries: ReadonlyArray<readonly [path: unknown, json: unknown]>;
+}
+
+/** Builds the merge parameters from `[key, JSON text]` pairs. */
+export function metadataMerge(pairs: ReadonlyArray<readonly [string, string]>): MetadataMerge {
+  return {
+    object: `{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`,
+    entries: pairs.map(([k, v]) => [jsonPathForKey(k), v] as const),
+  };
 }
 
 /** JSON path of one top-level key, quoted so any key is safe: `$."a.b"`. */

@@ -1,4 +1,4 @@
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
 import { ValidationError } from '../errors.js';
 import { isCompletedStatus, TaskStatus, type TaskStatusValue } from '../status.js';
 import {
@@ -12,7 +12,7 @@ import {
   type TaskExecution,
   type TaskStats,
 } from '../types.js';
-import type { Granularity, SqlDialect } from './dialect.js';
+import { type Granularity, type MetadataMerge, metadataMerge, type SqlDialect } from './dialect.js';
 import { applyFilters, parseDateBound, validateFilters } from './filters.js';
 import { type ExecutionRow, rowToExecution } from './row.js';
 import type { Database } from './schema.js';
@@ -43,6 +43,13 @@ export interface StatusPatch {
 }
 
 const COMPLETED = [...TaskStatus.completed];
+/** Distinct update shapes kept compiled; there are a few dozen in practice (status × fields × metadata key count). */
+const MAX_UPDATE_TEMPLATES = 500;
+
+/** A named placeholder in a compiled statement template, replaced by its value at each execution. */
+class Slot {
+  constructor(readonly name: string) {}
+}
 export const DEFAULT_PAGE_SIZE = 10;
 export const MAX_PAGE_SIZE = 100;
 
@@ -51,6 +58,8 @@ export const MAX_PAGE_SIZE = 100;
  * pieces come from `SqlDialect`.
  */
 export class ExecutionStore {
+  private readonly updateTemplates = new Map<string, { sql: string; parameters: readonly unknown[] }>();
+
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: SqlDialect,
@@ -120,6 +129,7 @@ export class ExecutionStore {
     const metadata = Object.entries(JSON.parse(run.metadataJson) as Record<string, unknown>).map(
       ([k, v]) => [k, JSON.stringify(v)] as const,
     );
+    const merge = metadataMerge(metadata);
     await this.db
       .updateTable('agentcore_task_execution')
       .set({
@@ -130,7 +140,7 @@ export class ExecutionStore {
         created_by_id: sql`coalesce(created_by_id, ${run.createdById})`,
         created_by_username: sql`coalesce(created_by_username, ${run.createdByUsername})`,
         queue_name: sql`coalesce(queue_name, ${run.queueName})`,
-        ...(metadata.length > 0 ? { metadata: this.dialect.mergeMetadata(metadata, true) } : {}),
+        ...(metadata.length > 0 ? { metadata: this.dialect.mergeMetadata(merge, true) } : {}),
         updated_at: this.now(),
       })
       .where('task_id', '=', run.taskId)
@@ -144,23 +154,58 @@ export class ExecutionStore {
    * when no row has this `task_id`.
    */
   async update(taskId: string, patch: StatusPatch): Promise<TaskExecution | null> {
-    const set = this.updateSet(patch);
-    const query = this.db.updateTable('agentcore_task_execution').set(set).where('task_id', '=', taskId);
-    if (this.dialect.supportsReturning) {
-      const row = await query.returningAll().executeTakeFirst();
-      return row ? this.toExecution(row) : null;
+    const pairs = patch.metadata ?? [];
+    const shape = `${patch.status ?? ''}|${patch.resultJson !== undefined}|${patch.error !== undefined}|${patch.traceback !== undefined}|${pairs.length}`;
+    let template = this.updateTemplates.get(shape);
+    if (!template) {
+      template = this.compileUpdate(patch);
+      if (this.updateTemplates.size < MAX_UPDATE_TEMPLATES) this.updateTemplates.set(shape, template);
     }
+    const merge = metadataMerge(pairs);
+    const values: Record<string, unknown> = {
+      taskId,
+      now: this.now(),
+      result: patch.resultJson,
+      error: patch.error,
+      traceback: patch.traceback,
+      object: merge.object,
+    };
+    merge.entries.forEach(([path, json], i) => {
+      values[`path${i}`] = path;
+      values[`json${i}`] = json;
+    });
+    const parameters = template.parameters.map((p) => (p instanceof Slot ? values[p.name] : p));
+    const { rows } = await this.db.executeQuery<ExecutionRow>(CompiledQuery.raw(template.sql, parameters));
+    if (this.dialect.supportsReturning) return rows[0] ? this.toExecution(rows[0]) : null;
     // MySQL has no RETURNING: read the row back (null when it does not exist).
-    await query.executeTakeFirst();
     return this.getByTaskId(taskId);
+  }
+
+  /**
+   * Builds the update statement for one shape of patch (status, which fields, how many metadata keys) with
+   * placeholders, compiles it once, and keeps the SQL: building and compiling with the query builder cost more than
+   * running the statement on SQLite. Only the placeholders' values change between calls.
+   */
+  private compileUpdate(patch: StatusPatch): { sql: string; parameters: readonly unknown[] } {
+    const merge: MetadataMerge = {
+      object: new Slot('object'),
+      entries: (patch.metadata ?? []).map((_, i) => [new Slot(`path${i}`), new Slot(`json${i}`)] as const),
+    };
+    let query = this.db
+      .updateTable('agentcore_task_execution')
+      .set(this.updateSet(patch, merge))
+      .where('task_id', '=', new Slot('taskId') as never);
+    if (this.dialect.supportsReturning) query = query.returningAll() as never;
+    const compiled = query.compile();
+    return { sql: compiled.sql, parameters: compiled.parameters };
   }
 
   /**
    * The `SET` list of an update. Column order matters on MySQL, which evaluates assignments left to right with the
    * values already assigned: every column that reads `status` comes before `status` itself.
    */
-  private updateSet(patch: StatusPatch): Record<string, unknown> {
-    const now = this.now();
+  private updateSet(patch: StatusPatch, merge: MetadataMerge): Record<string, unknown> {
+    const now = new Slot('now');
     const next = patch.status;
     const completedList = sql.join(COMPLETED.map((s) => sql.lit(s)));
     const wasCompleted = sql`status in (${completedList})`;
@@ -169,11 +214,11 @@ export class ExecutionStore {
     const guarded = (value: unknown, column: string): RawBuilder<unknown> | unknown =>
       nextCompleted ? value : sql`case when ${wasCompleted} then ${sql.ref(column)} else ${value} end`;
     const set: Record<string, unknown> = {};
-    if (patch.metadata && patch.metadata.length > 0) set.metadata = this.dialect.mergeMetadata(patch.metadata);
-    if (patch.resultJson !== undefined) set.result = guarded(this.dialect.json(patch.resultJson), 'result');
-    if (patch.error !== undefined) set.error = guarded(patch.error, 'error');
+    if (merge.entries.length > 0) set.metadata = this.dialect.mergeMetadata(merge);
+    if (patch.resultJson !== undefined) set.result = guarded(this.dialect.json(new Slot('result') as never), 'result');
+    if (patch.error !== undefined) set.error = guarded(new Slot('error'), 'error');
     else if (next === TaskStatus.SUCCESS) set.error = null;
-    if (patch.traceback !== undefined) set.traceback = guarded(patch.traceback, 'traceback');
+    if (patch.traceback !== undefined) set.traceback = guarded(new Slot('traceback'), 'traceback');
     else if (next === TaskStatus.SUCCESS) set.traceback = null;
     if (next === TaskStatus.STARTED || nextCompleted) {
       // A run that completes without a STARTED we saw still gets a start time only when STARTED arrives.

@@ -10,7 +10,7 @@ import {
   SqliteQueryCompiler,
 } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { DialectName, SqlDialect } from '../../src/store/dialect.js';
+import { type DialectName, metadataMerge, type SqlDialect } from '../../src/store/dialect.js';
 import { mysqlDialect } from '../../src/store/mysql/dialect.js';
 import { postgresDialect } from '../../src/store/postgres/dialect.js';
 import type { Database } from '../../src/store/schema.js';
@@ -46,10 +46,10 @@ function mergeSql(name: DialectName, keepExisting = false) {
     .updateTable('agentcore_task_execution')
     .set({
       metadata: DIALECT[name].mergeMetadata(
-        [
+        metadataMerge([
           ['a', '1'],
           ['b"c', '"x"'],
-        ],
+        ]),
         keepExisting,
       ),
     })

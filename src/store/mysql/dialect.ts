@@ -13,9 +13,9 @@ export const mysqlDialect: SqlDialect = {
   toDbDate: (date) => date,
   parseJson: (value) => (typeof value === 'string' ? JSON.parse(value) : value),
   json: (text) => sql`${text}`,
-  mergeMetadata(patch, keepExisting = false) {
+  mergeMetadata({ entries }, keepExisting = false) {
     const fn = keepExisting ? sql.raw('JSON_INSERT') : sql.raw('JSON_SET');
-    const args = patch.map(([k, v]) => sql`${jsonPathForKey(k)}, JSON_EXTRACT(${v}, '$')`);
+    const args = entries.map(([path, v]) => sql`${path}, JSON_EXTRACT(${v}, '$')`);
     return sql`${fn}(metadata, ${sql.join(args)})`;
   },
   metadataEquals: (key, value) => sql<boolean>`JSON_UNQUOTE(JSON_EXTRACT(metadata, ${jsonPathForKey(key)})) = ${value}`,

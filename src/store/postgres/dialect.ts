@@ -10,9 +10,8 @@ export const postgresDialect: SqlDialect = {
   toDbDate: (date) => date,
   parseJson: (value) => value,
   json: (text) => sql`CAST(${text} AS jsonb)`,
-  mergeMetadata(patch, keepExisting = false) {
-    const obj = `{${patch.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
-    return keepExisting ? sql`CAST(${obj} AS jsonb) || metadata` : sql`metadata || CAST(${obj} AS jsonb)`;
+  mergeMetadata({ object }, keepExisting = false) {
+    return keepExisting ? sql`CAST(${object} AS jsonb) || metadata` : sql`metadata || CAST(${object} AS jsonb)`;
   },
   metadataEquals(key, value) {
     // Containment (`@>`) uses the GIN index. A query string matches a stored string, and also a stored number or

@@ -15,9 +15,9 @@ export const sqliteDialect: SqlDialect = {
   toDbDate: (date) => date.toISOString(),
   parseJson: (value) => (typeof value === 'string' ? JSON.parse(value) : value),
   json: (text) => sql`${text}`,
-  mergeMetadata(patch, keepExisting = false) {
+  mergeMetadata({ entries }, keepExisting = false) {
     const fn = keepExisting ? sql.raw('json_insert') : sql.raw('json_set');
-    const args = patch.map(([k, v]) => sql`${jsonPathForKey(k)}, json(${v})`);
+    const args = entries.map(([path, v]) => sql`${path}, json(${v})`);
     return sql`${fn}(metadata, ${sql.join(args)})`;
   },
   metadataEquals: (key, value) =>

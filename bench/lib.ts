@@ -1,0 +1,135 @@
+/** Shared pieces of the benchmarks: timing, percentiles, the result table and bench/results.json. */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+
+/** One line of the result table: ours beside its baseline, measured in the same run on the same services. */
+export interface BenchRow {
+  part: string;
+  case: string;
+  /** What is measured, e.g. `rows/s` or `p95 ms`. */
+  unit: string;
+  ours: number;
+  baseline: number | null;
+  /** ours / baseline for throughput, baseline / ours for latency (so higher is always better); null without baseline. */
+  ratio: number | null;
+  goal: string;
+  pass: boolean | null;
+  note?: string;
+}
+
+export const rows: BenchRow[] = [];
+
+/** Adds a throughput row (higher is better): ratio = ours / baseline. */
+export function throughput(
+  part: string,
+  name: string,
+  unit: string,
+  ours: number,
+  baseline: number,
+  minRatio: number,
+  note?: string,
+) {
+  const ratio = ours / baseline;
+  rows.push({
+    part,
+    case: name,
+    unit,
+    ours,
+    baseline,
+    ratio,
+    goal: `≥ ${minRatio} of raw`,
+    pass: ratio >= minRatio,
+    note,
+  });
+}
+
+/** Adds a latency row (lower is better): ratio = ours / baseline, goal is a maximum multiple. */
+export function latency(
+  part: string,
+  name: string,
+  unit: string,
+  ours: number,
+  baseline: number | null,
+  maxMultiple: number | null,
+  note?: string,
+) {
+  const ratio = baseline ? ours / baseline : null;
+  rows.push({
+    part,
+    case: name,
+    unit,
+    ours,
+    baseline,
+    ratio,
+    goal: maxMultiple === null ? '' : `≤ ${maxMultiple}× raw`,
+    pass: maxMultiple === null || ratio === null ? null : ratio <= maxMultiple,
+    note,
+  });
+}
+
+/** Adds a row with an absolute goal. */
+export function absolute(
+  part: string,
+  name: string,
+  unit: string,
+  ours: number,
+  goal: string,
+  pass: boolean | null,
+  note?: string,
+) {
+  rows.push({ part, case: name, unit, ours, baseline: null, ratio: null, goal, pass, note });
+}
+
+/** Runs `fn` for each of `count` items with at most `concurrency` in flight; returns items per second. */
+export async function rate(count: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < count; i = next++) await fn(i);
+    }),
+  );
+  return count / ((performance.now() - started) / 1000);
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function summarize(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b);
+  return { p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), n: s.length };
+}
+
+const fmt = (n: number | null) =>
+  n === null || Number.isNaN(n) ? '' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+
+/** Prints the table and writes bench/results.json. */
+export function report(path: string, extra: Record<string, unknown> = {}) {
+  const header = ['part', 'case', 'unit', 'ours', 'baseline', 'ratio', 'goal', 'pass'];
+  const table = rows.map((r) => [
+    r.part,
+    r.case,
+    r.unit,
+    fmt(r.ours),
+    fmt(r.baseline),
+    fmt(r.ratio),
+    r.goal,
+    r.pass === null ? '' : r.pass ? 'yes' : 'NO',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const t of table) console.log(line(t));
+  const machine = {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+  };
+  writeFileSync(path, `${JSON.stringify({ date: new Date().toISOString(), machine, rows, ...extra }, null, 2)}\n`);
+  console.log(`\nwrote ${path}`);
+}

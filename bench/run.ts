@@ -1,0 +1,20 @@
+/**
+ * `npm run bench`: runs the benchmark parts, prints one table and writes bench/results.json. Every figure is a ratio
+ * against a baseline measured in the same run on the same services (machines here are noisy).
+ * Choose parts with `--only 1,6`; scale with `--scale 0.1` for a quick look.
+ */
+import { parseArgs } from 'node:util';
+import { report } from './lib.js';
+import { writePath } from './parts/write-path.js';
+
+const { values } = parseArgs({ options: { only: { type: 'string' }, scale: { type: 'string', default: '1' } } });
+const only = values.only ? new Set(values.only.split(',')) : null;
+const scale = Number(values.scale);
+const want = (part: string) => !only || only.has(part);
+
+const started = Date.now();
+if (want('1')) await writePath({ rows: Math.round(5000 * scale) });
+report(new URL('./results.json', import.meta.url).pathname, {
+  seconds: Math.round((Date.now() - started) / 1000),
+  scale,
+});
