@@ -5,11 +5,13 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { AgentcoreTask } from '../create.js';
+import { registerDashboardRoutes } from '../dashboard/serve.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { settingsToWire } from '../settings.js';
 import type { ExecutionFilters, TaskExecution } from '../types.js';
 import type { HttpContext, HttpEnv, ResolvedHandlerOptions } from './context.js';
 import { AuthenticationRequiredError, errorToResponse, notFound } from './errors.js';
+import { registerMetricsRoute } from './metrics.js';
 import { buildOpenApiDocument, type ResponseDoc, type RouteDoc } from './openapi.js';
 import {
   byTaskIdQuerySchema,
@@ -35,6 +37,7 @@ import {
 } from './schemas.js';
 import { canSeeExecution, resolveCreatorScope, type Viewer } from './scope.js';
 import { serializeExecution, serializeExecutionDetail } from './serialize.js';
+import { registerStreamRoutes, StreamHub } from './stream.js';
 
 /** A route handler of the sub-app. */
 export type RouteHandler = (c: Context<HttpEnv>) => Response | Promise<Response>;
@@ -111,6 +114,9 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
 
   // ── Routes that do their own authentication (metrics scrape token, dashboard assets) go here, before
   // `authenticate`, each as one call such as `registerDashboardRoutes(route, ctx)` with `authenticated: false` docs.
+  const streams = new StreamHub(ctx, options);
+  registerMetricsRoute(route, ctx, () => streams.size);
+  registerDashboardRoutes(route, options);
 
   const authenticate: MiddlewareHandler<HttpEnv> = async function authenticate(c, next) {
     // A path no route matches falls through to notFound (so a mount at the root can hand it on), signed in or not.
@@ -266,6 +272,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
   // ── Routes under `executions/<word>/` added by other modules go here, e.g. `registerStreamRoutes(route, ctx)`
   // for `executions/stream/` and `executions/{id}/stream/`: they must be registered before `executions/{id}/`, which
   // would otherwise answer `executions/stream/` with 400 "id must be a positive integer".
+  registerStreamRoutes(route, ctx, streams);
 
   // ── The list, and one run by primary key ──────────────────────────────────────────────────────────────────────
 

@@ -1,4 +1,7 @@
 import type { AgentcoreTask } from '../create.js';
+import type { DashboardOptions } from '../dashboard/serve.js';
+import type { MetricsOptions } from './metrics.js';
+import type { StreamOptions } from './stream.js';
 
 /** The caller, as the host application knows it. */
 export interface HttpUser {
@@ -20,7 +23,7 @@ export type GetUser<Native = undefined> = (
 ) => HttpUser | null | undefined | Promise<HttpUser | null | undefined>;
 
 /** Options of `createHandler` / `tasks.handler()` and of the Express and Fastify mounts. */
-export interface HandlerOptions<Native = undefined> {
+export interface HandlerOptions<Native = undefined> extends StreamOptions, MetricsOptions, DashboardOptions {
   /** Who is calling (the host's authentication). Required: without a user every route answers 401. */
   getUser: GetUser<Native>;
   /**
@@ -52,7 +55,11 @@ export const HANDLER_DEFAULTS = Object.freeze({
 });
 
 /** Handler options with their defaults applied. */
-export interface ResolvedHandlerOptions<Native = undefined> extends Required<HandlerOptions<Native>> {}
+export type ResolvedHandlerOptions<Native = undefined> = Omit<
+  HandlerOptions<Native>,
+  'canViewAll' | 'isAdmin' | 'prefix'
+> &
+  Required<Pick<HandlerOptions<Native>, 'getUser' | 'canViewAll' | 'isAdmin' | 'prefix'>>;
 
 export function resolveHandlerOptions<Native>(options: HandlerOptions<Native>): ResolvedHandlerOptions<Native> {
   if (!options || typeof options.getUser !== 'function')

@@ -157,11 +157,7 @@ export class StreamHub {
         s.latest.delete(entry.change.id);
         const run = await this.read(entry);
         if (!run || !canSeeExecution(s.viewer, run) || !(await s.matches(run))) continue;
-        s.stream.send({
-          event: 'execution',
-          id: String(entry.seq),
-          data: JSON.stringify(serializeExecution(run, s.serialize)),
-        });
+        sendEvent(s.stream, 'execution', entry.seq, serializeExecution(run, s.serialize));
       }
     } catch (error) {
       this.ctx.tasks.logger.warn({ err: error }, 'agentcore-task: stream event failed; closing the stream');
@@ -196,6 +192,16 @@ export class StreamHub {
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
   }
+}
+
+/** Writes one event of the typed map (the event name and its data shape go together). */
+function sendEvent<K extends keyof StreamEventMap>(
+  stream: SseStream,
+  event: K,
+  id: number,
+  data: StreamEventMap[K],
+): void {
+  stream.send({ event, id: String(id), data: JSON.stringify(data) });
 }
 
 function positive(value: number | undefined, fallback: number): number {
