@@ -1,9 +1,13 @@
 import type { Kysely } from 'kysely';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './json-safe.js';
+import { createLockProvider, type LockBackend } from './locks/backends.js';
+import type { PreventDuplicateOptions, SkippedTaskResult } from './locks/prevent-duplicate.js';
+import { TaskLocks } from './locks/task-locks.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { QueueSource } from './queue/source.js';
 import type { ChangeFeed } from './realtime/feed.js';
 import { createChangeFeed, type RealtimeOption } from './realtime/select.js';
+import { closeRedis, connectRedis, type RedisConnection, type RedisLike, type RedisOption } from './redis.js';
 import type { Settings } from './settings.js';
 import { SettingsStore } from './settings-store.js';
 import { connectDatabase, type DatabaseOption } from './store/connect.js';
@@ -44,6 +48,13 @@ export interface AgentcoreTaskOptions {
   realtime?: RealtimeOption;
   /** LISTEN/NOTIFY or pub/sub channel; give each application its own when several share one Redis. @defaultValue `'agentcore_task_execution'` (PostgreSQL), `'agentcore_task:execution'` (Redis) */
   realtimeChannel?: string;
+  /**
+   * `redis://…` URL or an existing ioredis instance (which `close()` then leaves open). Enables Redis locks, Redis
+   * live events and BullMQ sync. An empty string counts as not given.
+   */
+  redis?: RedisOption;
+  /** Where task locks live. @defaultValue `'redis'` when `redis` is given, else `'database'` */
+  lock?: LockBackend;
 }
 
 /** Default database when none is given. */
@@ -60,7 +71,12 @@ export class AgentcoreTask {
   readonly settings: SettingsStore;
   /** Change notifications of every write, for streams. */
   readonly feed: ChangeFeed;
+  /** Task locks (SPEC section 6) on the backend chosen by the `lock` option. */
+  readonly locks: TaskLocks;
+  /** The Redis client (given or opened from the `redis` option), for the modules that use Redis; else `undefined`. */
+  readonly redis: RedisLike | undefined;
   readonly logger: Logger;
+  private readonly ownsRedis: boolean;
   private closing: Promise<void> | undefined;
   private readonly closers: Array<() => Promise<void>> = [];
 
@@ -72,9 +88,16 @@ export class AgentcoreTask {
     private readonly ownsDb: boolean,
     options: AgentcoreTaskOptions,
     feed: ChangeFeed,
+    redis?: RedisConnection,
   ) {
     this.logger = options.logger ?? consoleLogger;
     this.feed = feed;
+    this.redis = redis?.client;
+    this.ownsRedis = redis?.owned ?? false;
+    this.locks = new TaskLocks({
+      provider: createLockProvider(options.lock, { db, dialect: dialect.name, redis: this.redis }),
+      logger: this.logger,
+    });
     this.settings = new SettingsStore(db, dialect, options.settings, options.env);
     this.tracker = new TaskTracker({
       store: new ExecutionStore(db, dialect),
@@ -89,6 +112,29 @@ export class AgentcoreTask {
   /** Same as `tracker.registerTaskExecution`. */
   registerTaskExecution(input: RegisterTaskInput): Promise<TaskExecution | null> {
     return this.tracker.registerTaskExecution(input);
+  }
+
+  /** Same as `locks.acquireTaskLock`: `false` when the lock is held or the backend fails. */
+  acquireTaskLock(lockName: string, timeoutSeconds?: number): Promise<boolean> {
+    return this.locks.acquireTaskLock(lockName, timeoutSeconds);
+  }
+
+  /** Same as `locks.releaseTaskLock`: frees a lock this instance holds, or any with `force`. */
+  releaseTaskLock(lockName: string, options?: { force?: boolean }): Promise<boolean> {
+    return this.locks.releaseTaskLock(lockName, options);
+  }
+
+  /** Same as `locks.isTaskLocked`. */
+  isTaskLocked(lockName: string): Promise<boolean> {
+    return this.locks.isTaskLocked(lockName);
+  }
+
+  /** Same as `locks.preventDuplicateTask`: wraps `fn` so one call per lock name runs at a time. */
+  preventDuplicateTask<This, Args extends unknown[], Result>(
+    options: PreventDuplicateOptions,
+    fn: (this: This, ...args: Args) => Result,
+  ): (this: This, ...args: Args) => Promise<Awaited<Result> | SkippedTaskResult> {
+    return this.locks.preventDuplicateTask(options, fn);
   }
 
   /** Runs `fn` at `close()`, before connections are closed (latest registered runs first). */
@@ -106,8 +152,10 @@ export class AgentcoreTask {
           this.logger.warn({ err: error }, 'agentcore-task: error while closing');
         }
       }
+      await this.locks.close();
       await this.tracker.flush();
       await this.feed.close();
+      if (this.ownsRedis && this.redis) await closeRedis(this.redis);
       if (this.ownsDb) await this.db.destroy();
     })();
     return this.closing;
@@ -135,20 +183,23 @@ export async function createAgentcoreTask(options: AgentcoreTaskOptions = {}): P
   const { db, dialect, owned } = await connectDatabase(database, logger);
   let instance: AgentcoreTask;
   let feed: ChangeFeed | undefined;
+  let redis: RedisConnection | undefined;
   try {
+    if (options.redis !== undefined && options.redis !== '') redis = await connectRedis(options.redis, logger);
     feed = await createChangeFeed({
       realtime: options.realtime,
       database,
       db,
       dialect: dialect.name,
-      redis: undefined,
+      redis: redis?.client,
       channel: options.realtimeChannel,
       logger,
     });
-    instance = new AgentcoreTask(db, dialect, owned, { ...options, logger }, feed);
+    instance = new AgentcoreTask(db, dialect, owned, { ...options, logger }, feed, redis);
     if (options.migrate !== false) await migrateToLatest(db, dialect.name);
   } catch (error) {
     await feed?.close().catch(() => {});
+    if (redis?.owned) await closeRedis(redis.client);
     if (owned) await db.destroy().catch(() => {});
     throw error;
   }

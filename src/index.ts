@@ -12,10 +12,25 @@ export {
   ValidationError,
 } from './errors.js';
 export { DEFAULT_MAX_PAYLOAD_BYTES, serializePayload, type TruncatedPayload, toJsonSafe } from './json-safe.js';
+export type { LockBackend } from './locks/backends.js';
+export { DatabaseLockProvider } from './locks/database/database-lock-provider.js';
+export { MemoryLockProvider } from './locks/memory/memory-lock-provider.js';
+export type { PreventDuplicateOptions, SkippedTaskResult, SkipReason } from './locks/prevent-duplicate.js';
+export type { LockEntry, LockProvider } from './locks/provider.js';
+export { RedisLockProvider } from './locks/redis/redis-lock-provider.js';
+export {
+  DEFAULT_LOCK_OPERATION_TIMEOUT_MS,
+  DEFAULT_LOCK_TIMEOUT_SECONDS,
+  LOCK_KEY_PREFIX,
+  type TaskLockInfo,
+  TaskLocks,
+  type TaskLocksOptions,
+} from './locks/task-locks.js';
 export { consoleLogger, type Logger, silentLogger } from './logger.js';
 export type { QueueJobState, QueueSource } from './queue/source.js';
 export { type ChangeFeed, type ExecutionChange, MemoryChangeFeed } from './realtime/feed.js';
 export type { RealtimeOption } from './realtime/select.js';
+export type { RedisLike, RedisOption } from './redis.js';
 export { DEFAULT_SETTINGS, isValidCrontab, type Settings } from './settings.js';
 export { SettingsStore } from './settings-store.js';
 export { isCompletedStatus, isRunningStatus, isTaskStatus, TaskStatus, type TaskStatusValue } from './status.js';
