@@ -256,6 +256,65 @@ describe('Redis pub/sub feed', () => {
   });
 });
 
+describe('Redis feed between two createAgentcoreTask instances', () => {
+  const database = useTestDatabase('postgres');
+  const channel = uid('agentcore_task_test_instances');
+  let writer: AgentcoreTask;
+  let reader: AgentcoreTask;
+
+  beforeAll(async () => {
+    // Redis is chosen by default when given, even on PostgreSQL.
+    writer = await createAgentcoreTask({
+      database: database.url,
+      redis: REDIS_URL,
+      realtimeChannel: channel,
+      logger: silentLogger,
+    });
+    reader = await createAgentcoreTask({
+      database: database.url,
+      redis: REDIS_URL,
+      realtimeChannel: channel,
+      logger: silentLogger,
+      migrate: false,
+    });
+  });
+  afterAll(async () => {
+    await writer?.close();
+    await reader?.close();
+  });
+
+  it('delivers an update written by the other instance within 1 second, exactly once', async () => {
+    expect(reader.feed).toBeInstanceOf(BroadcastChangeFeed);
+    const inbox = collector(reader.feed);
+    const local = collector(writer.feed);
+    const taskId = uid('redis-cross');
+    await writer.registerTaskExecution({ taskId, taskName: 't', module: 'm', createdBy: { id: 'u-1' } });
+    await writer.tracker.reportProgress(taskId, { percent: 80, message: 'almost' });
+    const started = Date.now();
+    await writer.tracker.updateTaskStatus(taskId, 'SUCCESS');
+    const done = await inbox.waitFor((c) => c.task_id === taskId && c.status === 'SUCCESS');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(done.created_by_id).toBe('u-1');
+    await sleep(200);
+    expect(local.seen.filter((c) => c.task_id === taskId && c.status === 'SUCCESS')).toHaveLength(1);
+    expect(inbox.seen.filter((c) => c.task_id === taskId && c.status === 'SUCCESS')).toHaveLength(1);
+    // It is Redis that carries them: a message published on the Redis channel by hand arrives too.
+    const probe = new Redis(REDIS_URL);
+    await probe.publish(
+      channel,
+      JSON.stringify({
+        v: 1,
+        o: 'probe',
+        c: [{ kind: 'updated', id: 1, task_id: 'probe', status: 'SUCCESS', created_by_id: null }],
+      }),
+    );
+    await probe.quit();
+    await inbox.waitFor((c) => c.task_id === 'probe');
+    inbox.stop();
+    local.stop();
+  });
+});
+
 describe('feed selection', () => {
   const database = useTestDatabase('sqlite');
 
