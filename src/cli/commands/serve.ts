@@ -101,8 +101,9 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const users = values.users ? await readUsersFile(values.users) : [];
   if (!values.users) io.stderr('warning: no --users file: every request will be answered 401\n');
 
-  const database = values.database ?? io.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-  const redis = values.redis ?? io.env.REDIS_URL;
+  // Empty variables count as unset (as in docker-compose files with `DATABASE_URL=`).
+  const database = values.database || io.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+  const redis = values.redis || io.env.REDIS_URL || undefined;
   const tasks = await createAgentcoreTask({ database, ...(redis ? { redis } : {}), env: io.env });
   let server: RunningServer;
   try {

@@ -1,0 +1,179 @@
+/**
+ * What the Express and Fastify mounts must get right beyond the shared suite: bodies with and without a body parser,
+ * nested prefixes, the host's own `req.user`, and Node ↔ Web conversion (streamed bodies, client disconnects,
+ * several Set-Cookie headers).
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tasksExpress } from '../../src/http/express.js';
+import { tasksFastify } from '../../src/http/fastify.js';
+import { sendWebResponse, toWebRequest } from '../../src/http/node.js';
+import { type AgentcoreTask, createAgentcoreTask, silentLogger } from '../../src/index.js';
+import { useTestDatabase } from '../helpers/databases.js';
+
+const admin = { id: 99, username: 'root', isAdmin: true };
+
+async function listen(server: Server): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function closeServer(server: Server) {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}
+
+describe('Express and Fastify mounts', () => {
+  const database = useTestDatabase('sqlite');
+  let tasks: AgentcoreTask;
+
+  beforeAll(async () => {
+    tasks = await createAgentcoreTask({ database: database.url, logger: silentLogger, realtime: 'memory' });
+    await tasks.registerTaskExecution({ taskId: 'mine-1', taskName: 't', module: 'm', createdBy: { id: 99 } });
+  });
+  afterAll(async () => {
+    await tasks?.close();
+  });
+
+  it('Express without a body parser streams the PATCH body through; getUser sees the req.user of host middleware', async () => {
+    const app = express();
+    app.use((req, _res, next) => {
+      (req as express.Request & { user?: unknown }).user = req.headers['x-session'] === 'ok' ? admin : undefined;
+      next();
+    });
+    type WithUser = express.Request & { user?: typeof admin };
+    app.use('/tasks', tasksExpress<WithUser>(tasks, { getUser: (_request, req) => req.user ?? null }));
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/tasks`;
+    try {
+      expect((await fetch(`${base}/config/`)).status).toBe(401);
+      const res = await fetch(`${base}/config/`, {
+        method: 'PATCH',
+        headers: { 'x-session': 'ok', 'content-type': 'application/json' },
+        body: JSON.stringify({ retention_days: 12 }),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ retention_days: 12 });
+      const bad = await fetch(`${base}/config`, { method: 'PATCH', headers: { 'x-session': 'ok' }, body: '{oops' });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toEqual({ error: 'body is not valid JSON', field: 'body' });
+      const head = await fetch(`${base}/executions/`, { method: 'HEAD', headers: { 'x-session': 'ok' } });
+      expect(head.status).toBe(200);
+      expect(await head.text()).toBe('');
+    } finally {
+      await closeServer(server);
+      await tasks.settings.reset();
+    }
+  });
+
+  it('Fastify inside a prefixed plugin serves under the full prefix, with links to match; JSON bodies reach the handler', async () => {
+    const app = Fastify();
+    await app.register(
+      async (outer) => {
+        await outer.register(tasksFastify, { tasks, prefix: '/tasks', getUser: () => admin });
+        outer.get('/other', async () => ({ other: true })); // the plugin's raw-body parser stays inside it
+        outer.post('/echo', async (request) => request.body);
+      },
+      { prefix: '/outer' },
+    );
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    try {
+      for (let i = 2; i <= 3; i++)
+        await tasks.registerTaskExecution({ taskId: `mine-${i}`, taskName: 't', module: 'm', createdBy: { id: 99 } });
+      const page = await (await fetch(`${base}/outer/tasks/executions?page_size=2`)).json();
+      expect(page.count).toBe(3);
+      expect(page.next).toBe(`${base}/outer/tasks/executions?page_size=2&page=2`);
+      expect((await fetch(page.next)).status).toBe(200);
+      expect(await (await fetch(`${base}/outer/tasks`)).json()).toEqual({ detail: 'Not found.' });
+      const patched = await fetch(`${base}/outer/tasks/config/`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: '{"timeout_minutes": 20}',
+      });
+      expect(await patched.json()).toMatchObject({ timeout_minutes: 20 });
+      expect(await (await fetch(`${base}/outer/other`)).json()).toEqual({ other: true });
+      const echo = await fetch(`${base}/outer/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      });
+      expect(await echo.json()).toEqual({ a: 1 });
+    } finally {
+      await app.close();
+      await tasks.settings.reset();
+    }
+  });
+});
+
+describe('Node ↔ Web conversion', () => {
+  it('streams a response chunk by chunk, and a client that goes away aborts the request signal and cancels the body', async () => {
+    let cancelled = false;
+    let signal: AbortSignal | undefined;
+    let push: ((text: string) => void) | undefined;
+    const server = createServer((req, res) => {
+      const request = toWebRequest(req, res, { url: `http://local${req.url}` });
+      signal = request.signal;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          push = (text) => controller.enqueue(new TextEncoder().encode(text));
+          push('event: hello\n\n');
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+      void sendWebResponse(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), res);
+    });
+    const base = await listen(server);
+    try {
+      const controller = new AbortController();
+      const res = await fetch(`${base}/stream`, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      expect(first).toBe('event: hello\n\n');
+      push!('event: again\n\n');
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('event: again\n\n');
+      controller.abort();
+      await expect.poll(() => cancelled && signal?.aborted).toBe(true);
+    } finally {
+      await closeServer(server);
+    }
+  });
+
+  it('keeps each Set-Cookie header, passes request headers and the body', async () => {
+    const server = createServer(async (req, res) => {
+      const request = toWebRequest(req, res, { url: `http://local${req.url}` });
+      const text = await request.text();
+      const headers = new Headers({ 'content-type': 'application/json' });
+      headers.append('set-cookie', 'a=1; Path=/');
+      headers.append('set-cookie', 'b=2; Path=/');
+      await sendWebResponse(
+        new Response(JSON.stringify({ text, cookie: request.headers.get('cookie'), method: request.method }), {
+          status: 201,
+          headers,
+        }),
+        res,
+      );
+    });
+    const base = await listen(server);
+    try {
+      const res = await fetch(`${base}/x`, {
+        method: 'PATCH',
+        headers: { cookie: 'session=s1; theme=dark' },
+        body: 'hello',
+      });
+      expect(res.status).toBe(201);
+      expect(res.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+      expect(await res.json()).toEqual({ text: 'hello', cookie: 'session=s1; theme=dark', method: 'PATCH' });
+    } finally {
+      await closeServer(server);
+    }
+  });
+});
