@@ -24,8 +24,12 @@ export interface RedisLike {
   evalsha(sha1: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>;
   publish(channel: string, message: string): Promise<unknown>;
   subscribe(channel: string): Promise<unknown>;
-  /** A new connection with the same options (for pub/sub: a subscribed connection can do nothing else). */
-  duplicate(): RedisLike;
+  /**
+   * A new connection with the same options, changed by `override` (ioredis options). For pub/sub (a subscribed
+   * connection can do nothing else); a BullMQ Worker's blocking connection needs
+   * `{ maxRetriesPerRequest: null, commandTimeout: undefined }`.
+   */
+  duplicate(override?: Record<string, unknown>): RedisLike;
   on(event: 'error', listener: (error: Error) => void): unknown;
   on(event: 'ready', listener: () => void): unknown;
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
