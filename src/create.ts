@@ -1,4 +1,7 @@
 import type { Kysely } from 'kysely';
+// http/ imports only types from this module, so this is not a runtime import cycle.
+import type { HandlerOptions } from './http/context.js';
+import { createHandler, type WebHandler } from './http/handler.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './json-safe.js';
 import { createLockProvider, type LockBackend } from './locks/backends.js';
 import type { PreventDuplicateOptions, SkippedTaskResult } from './locks/prevent-duplicate.js';
@@ -135,6 +138,18 @@ export class AgentcoreTask {
     fn: (this: This, ...args: Args) => Result,
   ): (this: This, ...args: Args) => Promise<Awaited<Result> | SkippedTaskResult> {
     return this.locks.preventDuplicateTask(options, fn);
+  }
+
+  /**
+   * The REST API (SPEC section 10) as a Web-standard handler, `Request` in, `Response` out. Same as
+   * `createHandler(tasks, options)`; for Express and Fastify use `agentcore-task/express` and `agentcore-task/fastify`.
+   *
+   * @example
+   * const handle = tasks.handler({ prefix: '/api/v1/tasks', getUser: (request) => userFromSession(request) });
+   * Bun.serve({ fetch: handle });
+   */
+  handler(options: HandlerOptions): WebHandler {
+    return createHandler(this, options);
   }
 
   /** Runs `fn` at `close()`, before connections are closed (latest registered runs first). */

@@ -11,6 +11,15 @@ export {
   NotFoundError,
   ValidationError,
 } from './errors.js';
+export type { GetUser, HandlerOptions, HttpUser } from './http/context.js';
+export { createHandler, type WebHandler } from './http/handler.js';
+export {
+  type ExecutionDetailJson,
+  type ExecutionJson,
+  type SerializeOptions,
+  serializeExecution,
+  serializeExecutionDetail,
+} from './http/serialize.js';
 export { DEFAULT_MAX_PAYLOAD_BYTES, serializePayload, type TruncatedPayload, toJsonSafe } from './json-safe.js';
 export type { LockBackend } from './locks/backends.js';
 export { DatabaseLockProvider } from './locks/database/database-lock-provider.js';
