@@ -20,7 +20,10 @@ import { sqliteDialect } from './sqlite/dialect.js';
  * `sqlite::memory:`), an existing Kysely instance, or an existing `pg.Pool`, mysql2 pool or better-sqlite3 database.
  * We type only what we touch of the drivers, so none of them is a hard dependency (as Kysely does).
  */
-export type DatabaseOption = string | Kysely<any> | { kysely: Kysely<any>; dialect?: DialectName } | PoolLike;
+// biome-ignore lint/suspicious/noExplicitAny: a host's Kysely instance has its own table types; we only add ours.
+type AnyKysely = Kysely<any>;
+
+export type DatabaseOption = string | AnyKysely | { kysely: AnyKysely; dialect?: DialectName } | PoolLike;
 
 /** Structural types of the driver objects we accept (we never import the drivers' types). */
 export type PoolLike =
@@ -90,7 +93,7 @@ export async function connectDatabase(option: DatabaseOption, logger: Logger): P
   );
 }
 
-function detect(db: Kysely<any>): SqlDialect {
+function detect(db: AnyKysely): SqlDialect {
   const adapter = db.getExecutor().adapter;
   if (adapter instanceof PostgresAdapter) return postgresDialect;
   if (adapter instanceof MysqlAdapter) return mysqlDialect;

@@ -1,4 +1,8 @@
 import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+
+// biome-ignore lint/suspicious/noExplicitAny: migrations run before our table types exist (Kysely's Migration takes AnyKysely).
+type AnyKysely = Kysely<any>;
+
 import type { DialectName } from './dialect.js';
 import { CONFIG_TABLE, EXECUTION_TABLE, LOCK_TABLE, MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from './schema.js';
 
@@ -48,7 +52,7 @@ export function migrationsFor(dialect: DialectName): Record<string, Migration> {
   const t = TYPES[dialect];
   return {
     '0001_execution': {
-      async up(db: Kysely<any>) {
+      async up(db: AnyKysely) {
         await db.schema
           .createTable(EXECUTION_TABLE)
           .ifNotExists()
@@ -82,7 +86,7 @@ export function migrationsFor(dialect: DialectName): Record<string, Migration> {
       },
     },
     '0002_config_and_lock': {
-      async up(db: Kysely<any>) {
+      async up(db: AnyKysely) {
         await db.schema
           .createTable(CONFIG_TABLE)
           .ifNotExists()
@@ -104,7 +108,7 @@ export function migrationsFor(dialect: DialectName): Record<string, Migration> {
   };
 }
 
-async function createIndex(db: Kysely<any>, dialect: DialectName, name: string, table: string, columns: string[]) {
+async function createIndex(db: AnyKysely, dialect: DialectName, name: string, table: string, columns: string[]) {
   if (dialect === 'mysql') {
     // MySQL/MariaDB have no `create index if not exists` in all versions we support: look first.
     const found = await sql<{ n: number }>`select count(*) as n from information_schema.statistics
@@ -117,7 +121,7 @@ async function createIndex(db: Kysely<any>, dialect: DialectName, name: string, 
 }
 
 /** Applies every pending migration. Safe to run concurrently from several processes (Kysely's migration lock). */
-export async function migrateToLatest(db: Kysely<any>, dialect: DialectName): Promise<string[]> {
+export async function migrateToLatest(db: AnyKysely, dialect: DialectName): Promise<string[]> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrationsFor(dialect) },
