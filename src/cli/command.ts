@@ -1,4 +1,4 @@
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 
 /** Exit codes of every command. */
 export const EXIT = Object.freeze({
@@ -30,17 +30,30 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/** One option of a command: a string (`--port 8000`) or a flag (`--json`). */
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+}
 
-/** `parseArgs` with `--help` added and its errors turned into `UsageError`s. */
-export function parseCommandArgs<O extends Options>(args: string[], options: O) {
+/** The parsed values of `options` (absent options are `undefined`), plus `help`. */
+export type OptionValues<O extends Record<string, OptionSpec>> = {
+  [K in keyof O]?: O[K]['type'] extends 'string' ? string : boolean;
+} & { help?: boolean };
+
+/** `parseArgs` (strict, positionals allowed) with `--help`/`-h` added and its errors turned into `UsageError`s. */
+export function parseCommandArgs<const O extends Record<string, OptionSpec>>(
+  args: string[],
+  options: O,
+): { values: OptionValues<O>; positionals: string[] } {
   try {
-    return parseArgs({
+    const parsed = parseArgs({
       args,
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     });
+    return { values: parsed.values as OptionValues<O>, positionals: parsed.positionals };
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
