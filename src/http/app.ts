@@ -381,12 +381,12 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
     },
     async (c) => {
       if (!(await options.isAdmin(c.get('user')))) throw new ForbiddenError('Only admins may list locks.');
-      const locks = (await lockLister(tasks)?.listLocks()) ?? [];
+      const locks = await tasks.locks.listLocks();
       return c.json({
         count: locks.length,
         results: locks.map((l) => ({
           name: l.name,
-          owner: l.owner ?? null,
+          owner: l.owner,
           expires_at: l.expiresAt ? l.expiresAt.toISOString() : null,
         })),
       });
@@ -412,16 +412,6 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
   );
 
   return { app: root, routes, context: ctx };
-}
-
-/** The part of `tasks.locks` this route uses (the lock module adds `tasks.locks`). */
-interface LockLister {
-  listLocks(): Promise<Array<{ name: string; owner: string | null; expiresAt: Date | null }>>;
-}
-
-function lockLister(tasks: AgentcoreTask): LockLister | undefined {
-  const locks = (tasks as { locks?: Partial<LockLister> }).locks;
-  return typeof locks?.listLocks === 'function' ? (locks as LockLister) : undefined;
 }
 
 async function readJsonBody(c: Context<HttpEnv>): Promise<unknown> {

@@ -231,7 +231,7 @@ export const configSchema = configPatchSchema.required();
 /** `GET locks/`. */
 export const locksSchema = z.object({
   count: z.number().int(),
-  results: z.array(z.object({ name: z.string(), owner: z.string().nullable(), expires_at: timestamp.nullable() })),
+  results: z.array(z.object({ name: z.string(), owner: z.string(), expires_at: timestamp.nullable() })),
 });
 
 export const validationErrorSchema = z.object({
