@@ -4,6 +4,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { type AgentcoreTask, createAgentcoreTask, DEFAULT_DATABASE_URL } from '../../create.js';
 import type { GetUser } from '../../http/context.js';
 import { createHandler } from '../../http/handler.js';
+import { useBullmqSync } from '../../queue/bullmq/source.js';
 import { type CliIo, type Command, EXIT, intOption, parseCommandArgs, redactUrl, UsageError } from '../command.js';
 import { bearerTokenAuth, readUsersFile } from '../users.js';
 
@@ -105,6 +106,8 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const database = values.database || io.env.DATABASE_URL || DEFAULT_DATABASE_URL;
   const redis = values.redis || io.env.REDIS_URL || undefined;
   const tasks = await createAgentcoreTask({ database, ...(redis ? { redis } : {}), env: io.env });
+  // With Redis, sync (POST executions/{id}/sync/, sync=true) reads the BullMQ queue named by each run's queue_name.
+  if (redis) useBullmqSync(tasks, { connection: redis });
   let server: RunningServer;
   try {
     server = await startServer({ tasks, getUser: bearerTokenAuth(users), host, port, prefix });
@@ -112,9 +115,8 @@ async function run(args: string[], io: CliIo): Promise<number> {
     await tasks.close();
     throw error;
   }
-  io.stdout(
-    `agentcore-task API listening on ${server.url}/ (database ${redactUrl(database)}, ${users.length} users)\n`,
-  );
+  const backends = `database ${redactUrl(database)}${redis ? `, redis ${redactUrl(redis)} (BullMQ sync on)` : ''}`;
+  io.stdout(`agentcore-task API listening on ${server.url}/ (${backends}, ${users.length} users)\n`);
   io.stdout(`OpenAPI document: ${server.url}/openapi.json\n`);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
