@@ -80,7 +80,7 @@ export function ProgressBar({ item, label }: { item: ListItem; label: string }):
 
 export function Json({ value, label }: { value: unknown; label: string }): VNode {
   const text = value === undefined ? '' : JSON.stringify(value, null, 2);
-  return html`<pre class="code" aria-label=${label} tabindex="0">${text}</pre>`;
+  return html`<pre class="code" aria-label=${`${label} (JSON)`} tabindex="0">${text}</pre>`;
 }
 
 export function ErrorNote({ error }: { error: string | null }): VNode | null {

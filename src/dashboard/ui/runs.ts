@@ -209,8 +209,8 @@ function RunTable({ items }: { items: ListItem[] }): VNode {
     <tbody>
       ${items.map(
         (item) => html`<tr key=${item.id} data-run-id=${item.id} data-status=${item.status}>
-          <td data-label="Task"><a href=${`#/runs/${item.id}`} class="task-link">${item.task_name || '(unnamed)'}</a>
-            <div class="muted mono small">${item.task_id}</div></td>
+          <td data-label="Task"><div><a href=${`#/runs/${item.id}`} class="task-link">${item.task_name || '(unnamed)'}</a>
+            <div class="muted mono small">${item.task_id}</div></div></td>
           <td data-label="Module">${item.module || '—'}</td>
           <td data-label="Status"><${StatusBadge} status=${item.status} /></td>
           <td data-label="Progress" class="progress-cell">

@@ -80,7 +80,7 @@ export function StatsView({ route, isAdmin }: { route: Route; isAdmin: boolean }
         )}
       </ul>
       ${stats.series ? html`<section aria-labelledby="h-series"><h2 id="h-series">Runs over time</h2><${Chart} series=${stats.series} /></section>` : null}
-      <div class="two">
+      <div class="stack">
         <section aria-labelledby="h-by-module"><h2 id="h-by-module">By module</h2><${CountTable} rows=${stats.by_module} label="Module" /></section>
         <section aria-labelledby="h-by-task"><h2 id="h-by-task">By task name</h2><${CountTable} rows=${stats.by_task_name} label="Task name" /></section>
       </div>`
@@ -93,7 +93,7 @@ function CountTable({ rows, label }: { rows: Record<string, Counts>; label: stri
   const entries = Object.entries(rows).sort((a, b) => b[1].total - a[1].total);
   if (entries.length === 0) return html`<p class="muted">No runs.</p>`;
   return html`<div class="scroll"><table class="counts-table">
-    <thead><tr><th scope="col">${label}</th><th scope="col">Total</th>${KEYS.map((k) => html`<th scope="col" class="num">${k}</th>`)}</tr></thead>
+    <thead><tr><th scope="col">${label}</th><th scope="col" class="num">Total</th>${KEYS.map((k) => html`<th scope="col" class="num">${k}</th>`)}</tr></thead>
     <tbody>${entries.map(
       ([
         name,
@@ -109,15 +109,17 @@ function Chart({ series }: { series: Array<{ bucket: string; count: number }> })
   const width = 720;
   const height = 220;
   const pad = { top: 12, right: 8, bottom: 28, left: 36 };
-  const max = Math.max(1, ...series.map((p) => p.count));
+  const peak = Math.max(0, ...series.map((p) => p.count));
+  // An even top, so the middle grid line is a whole number.
+  const max = Math.max(2, Math.ceil(peak / 2) * 2);
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
   const step = innerW / Math.max(1, series.length);
   const every = Math.ceil(series.length / 8);
-  const ticks = [0, Math.ceil(max / 2), max];
+  const ticks = [0, max / 2, max];
   const total = series.reduce((n, p) => n + p.count, 0);
   return html`<figure class="chart">
-    <svg viewBox=${`0 0 ${width} ${height}`} role="img" aria-label=${`${total} runs in ${series.length} buckets, at most ${max} in one`}>
+    <svg viewBox=${`0 0 ${width} ${height}`} role="img" aria-label=${`${total} runs in ${series.length} buckets, at most ${peak} in one`}>
       ${ticks.map((t) => {
         const y = pad.top + innerH - (t / max) * innerH;
         return html`<g class="tick"><line x1=${pad.left} x2=${width - pad.right} y1=${y} y2=${y} />
