@@ -7,6 +7,13 @@ import { createLockProvider, type LockBackend } from './locks/backends.js';
 import type { PreventDuplicateOptions, SkippedTaskResult } from './locks/prevent-duplicate.js';
 import { TaskLocks } from './locks/task-locks.js';
 import { consoleLogger, type Logger } from './logger.js';
+import {
+  type CleanupScheduleOptions,
+  Maintenance,
+  type MaintenanceSchedule,
+  type SchedulerOptions,
+  type StopScheduler,
+} from './maintenance/index.js';
 import type { QueueSource } from './queue/source.js';
 import type { ChangeFeed } from './realtime/feed.js';
 import { createChangeFeed, type RealtimeOption } from './realtime/select.js';
@@ -76,6 +83,8 @@ export class AgentcoreTask {
   readonly feed: ChangeFeed;
   /** Task locks (SPEC section 6) on the backend chosen by the `lock` option. */
   readonly locks: TaskLocks;
+  /** Retention cleanup and timeout marking (SPEC section 7). */
+  readonly maintenance: Maintenance;
   /** The Redis client (given or opened from the `redis` option), for the modules that use Redis; else `undefined`. */
   readonly redis: RedisLike | undefined;
   readonly logger: Logger;
@@ -102,6 +111,7 @@ export class AgentcoreTask {
       logger: this.logger,
     });
     this.settings = new SettingsStore(db, dialect, options.settings, options.env);
+    this.maintenance = new Maintenance(this);
     this.tracker = new TaskTracker({
       store: new ExecutionStore(db, dialect),
       feed,
@@ -150,6 +160,29 @@ export class AgentcoreTask {
    */
   handler(options: HandlerOptions): WebHandler {
     return createHandler(this, options);
+  }
+
+  /** The cleanup schedule entry (`[]` when disabled), to merge into a host's own scheduler. */
+  getCleanupSchedule(options?: CleanupScheduleOptions): Promise<MaintenanceSchedule[]> {
+    return this.maintenance.getCleanupSchedule(options);
+  }
+
+  /** The mark-timeout schedule entry (`[]` when disabled). */
+  getMarkTimeoutSchedule(): Promise<MaintenanceSchedule[]> {
+    return this.maintenance.getMarkTimeoutSchedule();
+  }
+
+  /**
+   * Runs the maintenance jobs in this process on their crons, for hosts without BullMQ. Start it in every instance:
+   * each scheduled run happens once across all of them. Stopped by the returned function or by `close()`.
+   *
+   * @example
+   * const stop = await tasks.startScheduler();
+   */
+  async startScheduler(options?: SchedulerOptions): Promise<StopScheduler> {
+    const stop = await this.maintenance.startScheduler(options);
+    this.onClose(stop);
+    return stop;
   }
 
   /** Runs `fn` at `close()`, before connections are closed (latest registered runs first). */

@@ -36,6 +36,26 @@ export {
   type TaskLocksOptions,
 } from './locks/task-locks.js';
 export { consoleLogger, type Logger, silentLogger } from './logger.js';
+export {
+  type AlreadyRunResult,
+  CLEANUP_SCHEDULE_ID,
+  CLEANUP_TASK_NAME,
+  type CleanupOptions,
+  type CleanupResult,
+  type CleanupScheduleOptions,
+  type DisabledJobResult,
+  MAINTENANCE_MODULE,
+  MARK_TIMEOUT_SCHEDULE_ID,
+  MARK_TIMEOUT_TASK_NAME,
+  Maintenance,
+  type MaintenanceJobResult,
+  type MaintenanceRunOptions,
+  type MaintenanceSchedule,
+  type MarkTimeoutOptions,
+  type MarkTimeoutResult,
+  type SchedulerOptions,
+  type StopScheduler,
+} from './maintenance/index.js';
 export type { QueueJobState, QueueSource } from './queue/source.js';
 export { type ChangeFeed, type ExecutionChange, MemoryChangeFeed } from './realtime/feed.js';
 export type { RealtimeOption } from './realtime/select.js';

@@ -9,6 +9,7 @@ import { type CliIo, type Command, EXIT, UsageError } from './command.js';
 /** Every command: name → [one-line summary, loader]. */
 const COMMANDS: Record<string, [summary: string, load: () => Promise<{ default: Command }>]> = {
   serve: ['Run the REST API standalone', () => import('./commands/serve.js')],
+  worker: ['Run the BullMQ maintenance worker and its schedules', () => import('./commands/worker.js')],
 };
 
 function usage(): string {

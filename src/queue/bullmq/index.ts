@@ -8,6 +8,14 @@ export { redisOptionsFromUrl } from './connection.js';
 export { type DispatchOptions, type DispatchResult, dispatch } from './dispatch.js';
 export { jobIdOf, taskIdOf } from './lifecycle.js';
 export {
+  type CreateMaintenanceWorkerOptions,
+  createMaintenanceWorker,
+  DEFAULT_MAINTENANCE_QUEUE,
+  type ScheduledMaintenance,
+  type ScheduleMaintenanceOptions,
+  scheduleMaintenance,
+} from './maintenance.js';
+export {
   BullmqSource,
   type BullmqSourceOptions,
   bullmqSource,

@@ -40,9 +40,12 @@ export interface TrackedOptions {
   heartbeatIntervalMs?: number;
 }
 
-/** A BullMQ processor function (what `new Worker(name, processor)` takes). */
+/**
+ * A BullMQ processor function (what `new Worker(name, processor)` takes). The job's result type is left open in the
+ * parameter so the function fits any `Processor<D, …>` a worker is declared with.
+ */
 export type BullmqProcessor<D, R, N extends string> = (
-  job: Job<D, R, N>,
+  job: Job<D, unknown, N>,
   token?: string,
   signal?: AbortSignal,
 ) => Promise<R>;
@@ -90,7 +93,7 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
     timer.unref();
     let result: R;
     try {
-      result = await processor(job, ctx, token, signal);
+      result = await processor(job as Job<D, R, N>, ctx, token, signal);
     } catch (error) {
       clearInterval(timer);
       try {

@@ -1,0 +1,12 @@
+import type { TaskLocks } from '../locks/task-locks.js';
+import type { Logger } from '../logger.js';
+import type { SettingsStore } from '../settings-store.js';
+import type { TaskTracker } from '../tracker/tracker.js';
+
+/** What the maintenance jobs need of an `AgentcoreTask` instance. */
+export interface MaintenanceHost {
+  readonly tracker: TaskTracker;
+  readonly settings: SettingsStore;
+  readonly logger: Logger;
+  readonly locks: Pick<TaskLocks, 'preventDuplicateTask'>;
+}

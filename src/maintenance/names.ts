@@ -1,0 +1,24 @@
+/** Names of the maintenance jobs: the record's module and task names, schedule ids, lock names and TTLs. */
+
+/** Module recorded on the maintenance jobs' own runs. */
+export const MAINTENANCE_MODULE = 'agentcore_task';
+
+export const CLEANUP_TASK_NAME = 'cleanup_old_task_executions';
+export const MARK_TIMEOUT_TASK_NAME = 'mark_timed_out_task_executions';
+
+/** Schedule ids (the seed's Celery Beat keys; BullMQ job scheduler ids). */
+export const CLEANUP_SCHEDULE_ID = 'agentcore-task-cleanup-old-executions';
+export const MARK_TIMEOUT_SCHEDULE_ID = 'agentcore-task-mark-timed-out-executions';
+
+/** Lock TTLs of `preventDuplicateTask` around each job, in seconds (a cleanup of a huge table may take long). */
+export const CLEANUP_LOCK_TIMEOUT_SECONDS = 86_400;
+export const MARK_TIMEOUT_LOCK_TIMEOUT_SECONDS = 3_600;
+
+/** Rows deleted per statement by cleanup. */
+export const DEFAULT_CLEANUP_BATCH_SIZE = 5_000;
+
+/** Interval of the mark-timeout job when its crontab is invalid. */
+export const MARK_TIMEOUT_FALLBACK_INTERVAL_HOURS = 1;
+
+/** The two maintenance jobs. */
+export type MaintenanceTaskName = typeof CLEANUP_TASK_NAME | typeof MARK_TIMEOUT_TASK_NAME;

@@ -1,0 +1,159 @@
+import { sql } from 'kysely';
+import { ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Settings } from '../settings.js';
+import { TaskStatus } from '../status.js';
+import { decodeCreatedById, rowToExecution } from '../store/row.js';
+import type { TaskTracker } from '../tracker/tracker.js';
+
+/** Options of `markTimedOutExecutions`; absent ones come from the settings. */
+export interface MarkTimeoutOptions {
+  /** A `STARTED` run with no sign of life for this many minutes is marked. @defaultValue setting `timeoutMinutes` (10) */
+  timeoutMinutes?: number;
+  /** Unfinished runs synced from the queue first, at most. @defaultValue `1000` */
+  maxSync?: number;
+}
+
+/** What the timeout job returns (snake_case, as the seed's task result). */
+export interface MarkTimeoutResult {
+  updated_count: number;
+  timeout_minutes: number;
+  /** ISO time: runs that started and were last heard of before it were eligible. */
+  cutoff: string;
+  /** Unfinished runs read from the queue before marking. */
+  synced_count: number;
+  /** Of those, runs whose status the sync changed. */
+  synced_updated_count: number;
+}
+
+/** Candidates read per query (keyset-paged by id). */
+const PAGE = 500;
+/** Queue lookups in flight at once. */
+const ACTIVE_CHECKS = 16;
+
+/** The error text of a timed-out run (the seed's wording). */
+export function timeoutError(timeoutMinutes: number, cutoff: Date): string {
+  return `Task timeout (exceeded ${timeoutMinutes} minutes, started before ${cutoff.toISOString()})`;
+}
+
+/**
+ * Marks as `FAILURE` the `STARTED` runs that started before the cutoff, have shown no sign of life (`updated_at`)
+ * since, and that the queue does not report active. Judging by liveness, not start time, keeps long healthy runs
+ * (which send heartbeats) alive. The final `UPDATE` repeats the conditions, so a run that completed or sent a
+ * heartbeat after it was selected is left alone: a concurrent `SUCCESS` is never overwritten.
+ */
+export async function markTimedOutExecutions(
+  tracker: TaskTracker,
+  settings: Settings,
+  logger: Logger,
+  options: MarkTimeoutOptions = {},
+): Promise<MarkTimeoutResult> {
+  const timeoutMinutes = options.timeoutMinutes ?? settings.timeoutMinutes;
+  if (!Number.isInteger(timeoutMinutes) || timeoutMinutes < 1)
+    throw new ValidationError('timeoutMinutes must be a positive integer', 'timeoutMinutes');
+  const source = tracker.queueSource;
+  let synced = { synced_count: 0, updated_count: 0 };
+  if (source) {
+    try {
+      synced = await tracker.syncAllUnfinished({ max: options.maxSync ?? 1000 });
+    } catch (error) {
+      logger.warn(
+        { err: error },
+        'agentcore-task: sync before marking timed-out runs failed; marking by liveness only',
+      );
+    }
+  }
+
+  const { db, dialect } = tracker.store;
+  const now = new Date();
+  const cutoff = new Date(now.getTime() - timeoutMinutes * 60_000);
+  const dbCutoff = dialect.toDbDate(cutoff);
+  const dbNow = dialect.toDbDate(now);
+  const error = timeoutError(timeoutMinutes, cutoff);
+  let updated = 0;
+  let afterId = 0;
+  let activeCheckFailed = false;
+  for (;;) {
+    const rows = await db
+      .selectFrom('agentcore_task_execution')
+      .selectAll()
+      .where('status', '=', TaskStatus.STARTED)
+      .where('updated_at', '<', dbCutoff)
+      .where((eb) => eb.or([eb('started_at', '<', dbCutoff), eb('started_at', 'is', null)]))
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(PAGE)
+      .execute();
+    if (rows.length === 0) break;
+    afterId = Number(rows[rows.length - 1].id);
+    let ids = rows.map((r) => Number(r.id));
+    if (source?.isActive) {
+      const isActive = source.isActive.bind(source);
+      const inactive: number[] = [];
+      for (let i = 0; i < rows.length; i += ACTIVE_CHECKS) {
+        const chunk = rows.slice(i, i + ACTIVE_CHECKS).map((r) => rowToExecution(r, dialect));
+        const answers = await Promise.all(
+          chunk.map((execution) =>
+            isActive(execution).catch((err: unknown) => {
+              // Unknown is not "dead": leave the run for the next pass rather than fail a job that may be running.
+              if (!activeCheckFailed)
+                logger.warn({ err }, 'agentcore-task: the queue could not say whether runs are active');
+              activeCheckFailed = true;
+              return true;
+            }),
+          ),
+        );
+        chunk.forEach((execution, k) => {
+          if (!answers[k]) inactive.push(execution.id);
+        });
+      }
+      ids = inactive;
+    }
+    if (ids.length > 0) {
+      const query = db
+        .updateTable('agentcore_task_execution')
+        .set({
+          error,
+          finished_at: sql`coalesce(finished_at, ${dbNow})`,
+          updated_at: dbNow,
+          status: TaskStatus.FAILURE,
+        })
+        .where('id', 'in', ids)
+        .where('status', '=', TaskStatus.STARTED)
+        .where('updated_at', '<', dbCutoff);
+      let marked: Array<{ id: number | string; task_id: string; status: string; created_by_id: string | null }>;
+      if (dialect.supportsReturning) {
+        marked = await query.returning(['id', 'task_id', 'status', 'created_by_id']).execute();
+      } else {
+        await query.execute();
+        marked = await db
+          .selectFrom('agentcore_task_execution')
+          .select(['id', 'task_id', 'status', 'created_by_id'])
+          .where('id', 'in', ids)
+          .where('status', '=', TaskStatus.FAILURE)
+          .where('error', '=', error)
+          .execute();
+      }
+      updated += marked.length;
+      for (const row of marked) {
+        tracker.emit(
+          {
+            id: Number(row.id),
+            taskId: row.task_id,
+            status: TaskStatus.FAILURE,
+            createdById: decodeCreatedById(row.created_by_id),
+          },
+          'updated',
+        );
+      }
+    }
+    if (rows.length < PAGE) break;
+  }
+  return {
+    updated_count: updated,
+    timeout_minutes: timeoutMinutes,
+    cutoff: cutoff.toISOString(),
+    synced_count: synced.synced_count,
+    synced_updated_count: synced.updated_count,
+  };
+}

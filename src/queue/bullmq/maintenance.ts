@@ -1,0 +1,122 @@
+import type { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
+import type { AgentcoreTask } from '../../create.js';
+import {
+  CLEANUP_TASK_NAME,
+  MARK_TIMEOUT_TASK_NAME,
+  type MaintenanceJobResult,
+  type MaintenanceSchedule,
+} from '../../maintenance/index.js';
+import { redisOptionsFromUrl } from './connection.js';
+import { taskIdOf } from './lifecycle.js';
+import { loadBullmq } from './load.js';
+
+/** Queue of the maintenance jobs unless another is given. */
+export const DEFAULT_MAINTENANCE_QUEUE = 'agentcore-task-maintenance';
+
+/** Completed/failed maintenance jobs BullMQ keeps (their records live in the database anyway). */
+const KEEP_JOBS = { count: 100 };
+
+/** Options of `scheduleMaintenance`. */
+export interface ScheduleMaintenanceOptions {
+  /** Time zone of the crontabs. @defaultValue `'UTC'` */
+  timezone?: string;
+  /** Interval of the cleanup when its crontab is invalid. @defaultValue setting `cleanupBeatIntervalHours` */
+  cleanupIntervalHours?: number;
+}
+
+/** What `scheduleMaintenance` applied: each job's schedule, or `null` when it is disabled (and its scheduler removed). */
+export interface ScheduledMaintenance {
+  cleanup: MaintenanceSchedule | null;
+  markTimeout: MaintenanceSchedule | null;
+}
+
+/**
+ * Upserts BullMQ job schedulers for the maintenance jobs (ids `agentcore-task-cleanup-old-executions` and
+ * `agentcore-task-mark-timed-out-executions`) from the settings: the crontab, or an interval when it is invalid (with
+ * a warning). A disabled job's scheduler is removed. Call it again after changing the settings at run time.
+ *
+ * @example
+ * const queue = new Queue('agentcore-task-maintenance', { connection });
+ * await scheduleMaintenance(tasks, queue);
+ * await createMaintenanceWorker(tasks, { connection });
+ */
+export async function scheduleMaintenance(
+  tasks: AgentcoreTask,
+  queue: Pick<Queue, 'upsertJobScheduler' | 'removeJobScheduler'>,
+  options: ScheduleMaintenanceOptions = {},
+): Promise<ScheduledMaintenance> {
+  const [cleanup] = await tasks.maintenance.getCleanupSchedule({ intervalHours: options.cleanupIntervalHours });
+  const [markTimeout] = await tasks.maintenance.getMarkTimeoutSchedule();
+  const apply = async (id: string, entry: MaintenanceSchedule | undefined) => {
+    if (!entry) {
+      await queue.removeJobScheduler(id);
+      return null;
+    }
+    const repeat = entry.pattern ? { pattern: entry.pattern, tz: options.timezone ?? 'UTC' } : { every: entry.every };
+    await queue.upsertJobScheduler(entry.id, repeat, {
+      name: entry.taskName,
+      data: {},
+      opts: { removeOnComplete: KEEP_JOBS, removeOnFail: KEEP_JOBS },
+    });
+    return entry;
+  };
+  return {
+    cleanup: await apply('agentcore-task-cleanup-old-executions', cleanup),
+    markTimeout: await apply('agentcore-task-mark-timed-out-executions', markTimeout),
+  };
+}
+
+/** Options of `createMaintenanceWorker`. */
+export interface CreateMaintenanceWorkerOptions {
+  /** Redis: a `redis://` URL, an ioredis instance (needs `maxRetriesPerRequest: null`) or BullMQ connection options. */
+  connection: ConnectionOptions | string;
+  /** @defaultValue `'agentcore-task-maintenance'` */
+  queueName?: string;
+  /** BullMQ key prefix. @defaultValue `'bull'` */
+  prefix?: string;
+}
+
+/** Parameters a maintenance job may carry in its data (a manual run); absent ones come from the settings. */
+interface MaintenanceJobData {
+  retentionDays?: number;
+  onlyCompleted?: boolean;
+  batchSize?: number;
+  timeoutMinutes?: number;
+}
+
+/**
+ * A BullMQ worker that runs the maintenance jobs the schedulers produce, each recorded under its job id and guarded
+ * by the lock. Closed by `tasks.close()` (or close it yourself).
+ */
+export async function createMaintenanceWorker(
+  tasks: AgentcoreTask,
+  options: CreateMaintenanceWorkerOptions,
+): Promise<Worker<MaintenanceJobData, MaintenanceJobResult<unknown>>> {
+  const { Worker, UnrecoverableError } = await loadBullmq('The maintenance worker');
+  const queueName = options.queueName ?? DEFAULT_MAINTENANCE_QUEUE;
+  const connection =
+    typeof options.connection === 'string' ? redisOptionsFromUrl(options.connection) : options.connection;
+  const worker = new Worker<MaintenanceJobData, MaintenanceJobResult<unknown>>(
+    queueName,
+    async (job: Job<MaintenanceJobData>) => {
+      const data = job.data ?? {};
+      const run = { taskId: taskIdOf(job), queueName: job.queueName };
+      if (job.name === CLEANUP_TASK_NAME) {
+        return tasks.maintenance.runCleanupJob({
+          ...run,
+          retentionDays: data.retentionDays,
+          onlyCompleted: data.onlyCompleted,
+          batchSize: data.batchSize,
+        });
+      }
+      if (job.name === MARK_TIMEOUT_TASK_NAME) {
+        return tasks.maintenance.runMarkTimeoutJob({ ...run, timeoutMinutes: data.timeoutMinutes });
+      }
+      throw new UnrecoverableError(`unknown maintenance job "${job.name}"`);
+    },
+    { connection, prefix: options.prefix },
+  );
+  worker.on('error', (error) => tasks.logger.warn({ err: error }, 'agentcore-task: maintenance worker error'));
+  tasks.onClose(() => worker.close());
+  return worker;
+}

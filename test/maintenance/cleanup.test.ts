@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type AgentcoreTask, createAgentcoreTask, silentLogger } from '../../src/index.js';
+import { DIALECTS, useTestDatabase } from '../helpers/databases.js';
+import { DAY, existing, seedRun } from './helpers.js';
+
+describe.each(DIALECTS)('cleanupOldExecutions on %s', (dialect) => {
+  const database = useTestDatabase(dialect);
+  let tasks: AgentcoreTask;
+
+  beforeAll(async () => {
+    tasks = await createAgentcoreTask({
+      database: database.url,
+      logger: silentLogger,
+      onRecordError: 'throw',
+      realtime: 'memory',
+      settings: { retentionDays: 30 },
+    });
+  });
+  beforeEach(async () => {
+    await tasks.db.deleteFrom('agentcore_task_execution').execute();
+    await tasks.settings.reset();
+  });
+  afterAll(async () => {
+    await tasks?.close();
+  });
+
+  it('deletes old completed runs and keeps newer ones and every unfinished run (onlyCompleted)', async () => {
+    const oldCompleted = [
+      await seedRun(tasks, { status: 'SUCCESS', createdAgoMs: 40 * DAY }),
+      await seedRun(tasks, { status: 'FAILURE', createdAgoMs: 31 * DAY }),
+      await seedRun(tasks, { status: 'REVOKED', createdAgoMs: 365 * DAY }),
+    ];
+    const oldUnfinished = [
+      await seedRun(tasks, { status: 'PENDING', createdAgoMs: 40 * DAY }),
+      await seedRun(tasks, { status: 'STARTED', createdAgoMs: 40 * DAY }),
+      await seedRun(tasks, { status: 'RETRY', createdAgoMs: 40 * DAY }),
+    ];
+    const recent = [
+      await seedRun(tasks, { status: 'SUCCESS', createdAgoMs: 29 * DAY }),
+      await seedRun(tasks, { status: 'FAILURE' }),
+    ];
+    const before = Date.now();
+    const result = await tasks.maintenance.cleanupOldExecutions();
+    expect(result).toEqual({
+      deleted_count: 3,
+      cutoff: expect.any(String),
+      retention_days: 30,
+      only_completed: true,
+    });
+    const cutoff = Date.parse(result.cutoff!);
+    expect(Math.abs(cutoff - (before - 30 * DAY))).toBeLessThan(5_000);
+    expect(await existing(tasks, oldCompleted)).toEqual([]);
+    expect(await existing(tasks, [...oldUnfinished, ...recent])).toEqual([...oldUnfinished, ...recent].sort());
+  });
+
+  it('onlyCompleted: false deletes old unfinished runs too', async () => {
+    const old = [
+      await seedRun(tasks, { status: 'PENDING', createdAgoMs: 10 * DAY }),
+      await seedRun(tasks, { status: 'STARTED', createdAgoMs: 10 * DAY }),
+      await seedRun(tasks, { status: 'SUCCESS', createdAgoMs: 10 * DAY }),
+    ];
+    const fresh = await seedRun(tasks, { status: 'STARTED' });
+    const result = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 7, onlyCompleted: false });
+    expect(result).toMatchObject({ deleted_count: 3, retention_days: 7, only_completed: false });
+    expect(await existing(tasks, [...old, fresh])).toEqual([fresh]);
+  });
+
+  it('the cleanup_only_completed setting is the default, and a run-time override wins', async () => {
+    const started = await seedRun(tasks, { status: 'STARTED', createdAgoMs: 100 * DAY });
+    await tasks.settings.patch({ cleanup_only_completed: false, retention_days: 50 });
+    const result = await tasks.maintenance.cleanupOldExecutions();
+    expect(result).toMatchObject({ deleted_count: 1, retention_days: 50, only_completed: false });
+    expect(await existing(tasks, [started])).toEqual([]);
+  });
+
+  it('retentionDays <= 0 is skipped and deletes nothing', async () => {
+    const old = await seedRun(tasks, { status: 'SUCCESS', createdAgoMs: 400 * DAY });
+    for (const retentionDays of [0, -5]) {
+      expect(await tasks.maintenance.cleanupOldExecutions({ retentionDays })).toEqual({
+        deleted_count: 0,
+        skipped: true,
+        reason: 'invalid_retention_days',
+        cutoff: null,
+        retention_days: retentionDays,
+        only_completed: true,
+      });
+    }
+    expect(await existing(tasks, [old])).toEqual([old]);
+  });
+
+  it('deletes in batches of batchSize, reporting progress after each', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await seedRun(tasks, { status: 'SUCCESS', createdAgoMs: 60 * DAY }));
+    const progress: number[] = [];
+    const result = await tasks.maintenance.cleanupOldExecutions({ batchSize: 2, onBatch: (n) => progress.push(n) });
+    expect(result.deleted_count).toBe(5);
+    expect(progress).toEqual([2, 4, 5]);
+    expect(await existing(tasks, ids)).toEqual([]);
+    await expect(tasks.maintenance.cleanupOldExecutions({ batchSize: 0 })).rejects.toThrow(/batchSize/);
+  });
+
+  it('the scheduled job records itself (module agentcore_task) and returns the result', async () => {
+    await seedRun(tasks, { status: 'SUCCESS', createdAgoMs: 60 * DAY });
+    const result = await tasks.maintenance.runCleanupJob({ taskId: 'cleanup-run-1' });
+    expect(result).toMatchObject({ deleted_count: 1, retention_days: 30, only_completed: true });
+    const row = await tasks.tracker.getTask('cleanup-run-1');
+    expect(row).toMatchObject({
+      taskName: 'cleanup_old_task_executions',
+      module: 'agentcore_task',
+      status: 'SUCCESS',
+      result,
+      createdById: null,
+    });
+    expect(row?.startedAt).toBeInstanceOf(Date);
+    expect(row?.finishedAt).toBeInstanceOf(Date);
+  });
+
+  it('disabled by the settings, the job is a no-op returning the skipped payload and records nothing', async () => {
+    const old = await seedRun(tasks, { status: 'SUCCESS', createdAgoMs: 60 * DAY });
+    await tasks.settings.patch({ cleanup_enabled: false });
+    expect(await tasks.maintenance.runCleanupJob({ taskId: 'cleanup-disabled' })).toEqual({
+      skipped: true,
+      reason: 'cleanup_disabled',
+    });
+    expect(await tasks.tracker.getTask('cleanup-disabled')).toBeNull();
+    expect(await existing(tasks, [old])).toEqual([old]);
+  });
+
+  it('runs under the lock: while cleanup_old_task_executions is held, the job is skipped', async () => {
+    const old = await seedRun(tasks, { status: 'SUCCESS', createdAgoMs: 60 * DAY });
+    expect(await tasks.locks.acquireTaskLock('cleanup_old_task_executions', 60)).toBe(true);
+    try {
+      expect(await tasks.maintenance.runCleanupJob({ taskId: 'cleanup-locked' })).toMatchObject({
+        success: false,
+        status: 'skipped',
+        reason: 'task_already_running',
+      });
+    } finally {
+      await tasks.locks.releaseTaskLock('cleanup_old_task_executions');
+    }
+    expect(await tasks.tracker.getTask('cleanup-locked')).toBeNull();
+    expect(await existing(tasks, [old])).toEqual([old]);
+  });
+});
