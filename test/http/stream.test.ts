@@ -8,6 +8,7 @@ import { formatComment, formatSse } from '../../src/http/sse.js';
 import { type AgentcoreTask, createAgentcoreTask, silentLogger } from '../../src/index.js';
 import { DIALECTS, useTestDatabase } from '../helpers/databases.js';
 import { SseReader } from '../helpers/sse.js';
+import { MOUNTS, type Mounted, mount } from './mounts.js';
 
 const USERS = {
   a: { id: 1, username: 'alice' },
@@ -315,5 +316,43 @@ describe.each(DIALECTS)('stream filters equal the list filters on %s', (dialect)
       expect({ q, n: got.length }).toEqual({ q, n: EXPECTED_COUNTS[i] }); // the list itself agrees with the fixture
     }
     await Promise.all(streams.map((s) => s.close()));
+  });
+});
+
+describe.each(MOUNTS)('stream through the %s mount', (name) => {
+  const database = useTestDatabase('sqlite');
+  let tasks: AgentcoreTask;
+  let mounted: Mounted;
+  beforeAll(async () => {
+    tasks = await createAgentcoreTask({ database: database.url, logger: silentLogger, onRecordError: 'throw' });
+    mounted = await mount(name, tasks, getUser);
+  });
+  afterAll(async () => {
+    await mounted?.close();
+    await tasks?.close();
+  });
+  const openStreams = async () => {
+    const text = await (await mounted.request('/metrics', { headers: { authorization: 'Bearer admin' } })).text();
+    return Number(/^agentcore_task_open_streams (\d+)$/m.exec(text)?.[1]);
+  };
+
+  it('delivers events as they happen, and frees the slot when the client goes away', async () => {
+    const controller = new AbortController();
+    const response = await mounted.request('/executions/stream/', {
+      headers: { authorization: 'Bearer a' },
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const s = new SseReader(response);
+    const taskId = uid(`${name}-mount`);
+    await tasks.registerTaskExecution({ taskId, taskName: 'x', module: 'm', createdBy: { id: 1 } });
+    await s.until(() => s.items.some((i) => i.task_id === taskId), 1000, 'the event');
+    expect(await openStreams()).toBe(1);
+    controller.abort();
+    await s.close();
+    const deadline = Date.now() + 2000;
+    while ((await openStreams()) !== 0 && Date.now() < deadline) await sleep(25);
+    expect(await openStreams()).toBe(0);
   });
 });
