@@ -4,6 +4,7 @@
  */
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
+import { getPathNoStrict } from 'hono/utils/url';
 import type { AgentcoreTask } from '../create.js';
 import { registerDashboardRoutes } from '../dashboard/serve.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
@@ -59,6 +60,18 @@ export function isUnmatchedResponse(response: Response): boolean {
   return unmatched.has(response);
 }
 
+/**
+ * The path Hono routes on: without a trailing slash (every route answers with and without it), and without the
+ * per-request mount path of the Express mount (so one app serves any `req.baseUrl`).
+ */
+function routingPath(request: Request, options?: { env?: unknown }): string {
+  const path = getPathNoStrict(request);
+  const mount = (options?.env as Partial<HttpEnv['Bindings']> | undefined)?.mountPath;
+  if (!mount) return path;
+  if (path === mount) return '/';
+  return path.startsWith(`${mount}/`) ? path.slice(mount.length) : path;
+}
+
 /** The caller of the current request (set by the authentication middleware). */
 export function viewerOf(c: Context<HttpEnv>): Viewer {
   return { user: c.get('user'), canViewAll: c.get('canViewAll') };
@@ -91,7 +104,7 @@ const metadataFilterParam = {
 export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<unknown>): TasksApp {
   const ctx: HttpContext = { tasks, options };
   const { tracker } = tasks;
-  const root = new Hono<HttpEnv>({ strict: false });
+  const root = new Hono<HttpEnv>({ getPath: routingPath });
   root.onError((error) =>
     errorToResponse(error, {
       logger: tasks.logger,
@@ -108,7 +121,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
   const routes: RouteDoc[] = [];
   const route: RegisterRoute = (doc, handler) => {
     routes.push(doc);
-    // Registered without the trailing slash: with `strict: false` Hono matches both forms of the request path.
+    // Registered without the trailing slash: `routingPath` drops it from request paths, so both forms match.
     app.on(doc.method.toUpperCase(), doc.path.replace(/\{(\w+)\}/g, ':$1').replace(/\/$/, ''), handler);
   };
 

@@ -92,6 +92,11 @@ export type HttpEnv = {
   Bindings: {
     /** The framework's own request object (Express/Fastify mounts), passed to `getUser`. */
     native: unknown;
+    /**
+     * The path this request's mount lives at when it varies per request (Express `req.baseUrl`): stripped before
+     * routing, while `request.url` (and so every link the API returns) keeps it.
+     */
+    mountPath?: string;
   };
   Variables: {
     user: HttpUser;

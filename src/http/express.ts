@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AgentcoreTask } from '../create.js';
 import { isUnmatchedResponse } from './app.js';
 import type { HandlerOptions } from './context.js';
-import { createNativeHandler, type NativeHandler } from './handler.js';
+import { createNativeHandler } from './handler.js';
 import { absoluteUrl, sendWebResponse, toWebRequest } from './node.js';
 
 /** The parts of an Express request the mount reads (Express's `Request` satisfies it). */
@@ -45,9 +45,6 @@ export type ExpressMiddleware<Req extends ExpressRequestLike = ExpressRequestLik
 export interface TasksExpressOptions<Req extends ExpressRequestLike = ExpressRequestLike>
   extends Omit<HandlerOptions<Req>, 'prefix'> {}
 
-// One app per mount path; a mount path with parameters would make many, so the cache is bounded.
-const MAX_CACHED_PREFIXES = 32;
-
 /**
  * The REST API (SPEC section 10) as Express middleware: mount it under a prefix with `app.use(prefix, …)`. Requests
  * no route matches go on to `next()`. Works with or without `express.json()` before it.
@@ -56,17 +53,8 @@ export function tasksExpress<Req extends ExpressRequestLike = ExpressRequestLike
   tasks: AgentcoreTask,
   options: TasksExpressOptions<Req>,
 ): ExpressMiddleware<Req> {
-  const handlers = new Map<string, NativeHandler<Req>>();
-  const handlerFor = (prefix: string) => {
-    let handler = handlers.get(prefix);
-    if (!handler) {
-      if (handlers.size >= MAX_CACHED_PREFIXES) handlers.delete(handlers.keys().next().value as string);
-      handler = createNativeHandler(tasks, { ...options, prefix });
-      handlers.set(prefix, handler);
-    }
-    return handler;
-  };
-  handlerFor(''); // validates the options now rather than on the first request
+  // One app for every mount path: the path Express mounted it at (req.baseUrl) is stripped per request.
+  const handler = createNativeHandler(tasks, options);
 
   return function agentcoreTaskExpress(req, res, next) {
     const path = req.originalUrl ?? req.url ?? '/';
@@ -74,7 +62,7 @@ export function tasksExpress<Req extends ExpressRequestLike = ExpressRequestLike
       url: absoluteUrl(req, path, req.protocol, req.host),
       parsedBody: req.body,
     });
-    handlerFor(req.baseUrl ?? '')(request, req)
+    handler(request, req, req.baseUrl)
       .then((response) => {
         if (isUnmatchedResponse(response)) return next();
         return sendWebResponse(response, res);

@@ -5,8 +5,11 @@ import { type HandlerOptions, type ResolvedHandlerOptions, resolveHandlerOptions
 /** A Web-standard request handler: `Request` in, `Response` out (Hono, Next.js, Bun, Deno, Node http). */
 export type WebHandler = (request: Request) => Promise<Response>;
 
-/** @internal The handler with the framework's native request passed through to `getUser` (Express/Fastify mounts). */
-export type NativeHandler<Native> = (request: Request, native: Native) => Promise<Response>;
+/**
+ * @internal The handler with the framework's native request passed through to `getUser`, and the mount path to strip
+ * before routing when it varies per request (Express mounts).
+ */
+export type NativeHandler<Native> = (request: Request, native: Native, mountPath?: string) => Promise<Response>;
 
 /** @internal Builds the app once and returns its dispatcher. */
 export function createNativeHandler<Native>(
@@ -16,7 +19,8 @@ export function createNativeHandler<Native>(
   const resolved = resolveHandlerOptions(options);
   // The native request only flows from the mount to getUser, so the app can treat its type as unknown.
   const built = createApp(tasks, resolved as ResolvedHandlerOptions<unknown>);
-  const handler = async (request: Request, native: Native) => built.app.fetch(request, { native });
+  const handler = async (request: Request, native: Native, mountPath?: string) =>
+    built.app.fetch(request, { native, mountPath });
   return Object.assign(handler, { app: built });
 }
 

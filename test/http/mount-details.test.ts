@@ -72,6 +72,30 @@ describe('Express and Fastify mounts', () => {
     }
   });
 
+  it('one Express middleware mounted at two paths serves both, each with its own links', async () => {
+    for (let i = 2; i <= 3; i++)
+      await tasks.registerTaskExecution({ taskId: `two-${i}`, taskName: 't', module: 'two', createdBy: { id: 99 } });
+    const app = express();
+    const api = tasksExpress(tasks, { getUser: () => admin });
+    app.use('/one', api);
+    app.use('/two/deep', api);
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const mountPath of ['/one', '/two/deep']) {
+        const page = await (await fetch(`${base}${mountPath}/executions/?module=two&page_size=1`)).json();
+        expect(page.count).toBe(2);
+        expect(page.next).toBe(`${base}${mountPath}/executions/?module=two&page_size=1&page=2`);
+        const doc = await (await fetch(`${base}${mountPath}/openapi.json`)).json();
+        expect(doc.servers).toEqual([{ url: `${base}${mountPath}` }]);
+      }
+      expect((await fetch(`${base}/executions/`)).status).toBe(404); // not mounted at the root
+    } finally {
+      await closeServer(server);
+    }
+  });
+
   it('Fastify inside a prefixed plugin serves under the full prefix, with links to match; JSON bodies reach the handler', async () => {
     const app = Fastify();
     await app.register(
@@ -87,9 +111,9 @@ describe('Express and Fastify mounts', () => {
     try {
       for (let i = 2; i <= 3; i++)
         await tasks.registerTaskExecution({ taskId: `mine-${i}`, taskName: 't', module: 'm', createdBy: { id: 99 } });
-      const page = await (await fetch(`${base}/outer/tasks/executions?page_size=2`)).json();
+      const page = await (await fetch(`${base}/outer/tasks/executions?module=m&page_size=2`)).json();
       expect(page.count).toBe(3);
-      expect(page.next).toBe(`${base}/outer/tasks/executions?page_size=2&page=2`);
+      expect(page.next).toBe(`${base}/outer/tasks/executions?module=m&page_size=2&page=2`);
       expect((await fetch(page.next)).status).toBe(200);
       expect(await (await fetch(`${base}/outer/tasks`)).json()).toEqual({ detail: 'Not found.' });
       const patched = await fetch(`${base}/outer/tasks/config/`, {
