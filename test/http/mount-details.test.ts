@@ -11,9 +11,11 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tasksExpress } from '../../src/http/express.js';
 import { tasksFastify } from '../../src/http/fastify.js';
+import { createHandler } from '../../src/http/handler.js';
 import { sendWebResponse, toWebRequest } from '../../src/http/node.js';
 import { type AgentcoreTask, createAgentcoreTask, silentLogger } from '../../src/index.js';
-import { useTestDatabase } from '../helpers/databases.js';
+import { createTestDatabase, useTestDatabase } from '../helpers/databases.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 const admin = { id: 99, username: 'root', isAdmin: true };
 
@@ -198,6 +200,37 @@ describe('Node ↔ Web conversion', () => {
       expect(await res.json()).toEqual({ text: 'hello', cookie: 'session=s1; theme=dark', method: 'PATCH' });
     } finally {
       await closeServer(server);
+    }
+  });
+});
+
+describe('database outage', () => {
+  it('answers 503 JSON while PostgreSQL is unreachable, and 200 again once it is back', async () => {
+    const db = await createTestDatabase('postgres');
+    const proxy = new TcpProxy('127.0.0.1', 5432);
+    await proxy.start();
+    const url = new URL(db.url);
+    url.port = String(proxy.port);
+    const tasks = await createAgentcoreTask({
+      database: url.toString(),
+      logger: silentLogger,
+      realtime: 'memory',
+      env: {},
+    });
+    const handler = createHandler(tasks, { getUser: () => admin });
+    const get = () => handler(new Request('http://local/executions/?my_tasks=false'));
+    try {
+      expect((await get()).status).toBe(200);
+      await proxy.cut();
+      const down = await get();
+      expect(down.status).toBe(503);
+      expect(await down.json()).toEqual({ detail: expect.stringMatching(/database/i) });
+      await proxy.restore();
+      await expect.poll(async () => (await get()).status, { timeout: 10_000 }).toBe(200);
+    } finally {
+      await tasks.close();
+      await proxy.close();
+      await db.drop();
     }
   });
 });
