@@ -94,8 +94,18 @@ describe('agentcore-task serve', () => {
     const doc = await (await fetch(`${base}/openapi.json`, { headers: alice })).json();
     expect(doc.servers).toEqual([{ url: base }]);
 
+    // An open stream does not hold the shutdown up: it is ended, and the process exits 0 well within the grace period.
+    const stream = await fetch(`${base}/executions/stream/`, { headers: alice });
+    expect(stream.status).toBe(200);
+    const reading = stream.text().then(
+      () => 'ended',
+      () => 'ended',
+    );
+    const stopping = Date.now();
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
+    expect(await reading).toBe('ended');
+    expect(Date.now() - stopping).toBeLessThan(4_000);
     expect(run.out.stderr).toContain('stopped');
   });
 

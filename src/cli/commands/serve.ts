@@ -127,8 +127,11 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const force = () => process.exit(EXIT.FAILURE);
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
-  await server.close();
+  // Stop accepting first; then close the instance, which ends open streams (so their connections finish instead of
+  // waiting out the grace period) and flushes buffered writes; then wait for the last connections.
+  const serverClosed = server.close();
   await tasks.close();
+  await serverClosed;
   io.stderr('stopped\n');
   return EXIT.OK;
 }
