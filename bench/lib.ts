@@ -10,7 +10,7 @@ export interface BenchRow {
   unit: string;
   ours: number;
   baseline: number | null;
-  /** ours / baseline for throughput, baseline / ours for latency (so higher is always better); null without baseline. */
+  /** ours / baseline: for throughput higher is better, for latency lower is better; null without baseline. */
   ratio: number | null;
   goal: string;
   pass: boolean | null;
@@ -18,6 +18,8 @@ export interface BenchRow {
 }
 
 export const rows: BenchRow[] = [];
+/** Everything else a part wants in results.json (query plans, sizes, memory), by part. */
+export const details: Record<string, unknown> = {};
 
 /** Adds a throughput row (higher is better): ratio = ours / baseline. */
 export function throughput(
@@ -26,7 +28,7 @@ export function throughput(
   unit: string,
   ours: number,
   baseline: number,
-  minRatio: number,
+  minRatio: number | null,
   note?: string,
 ) {
   const ratio = ours / baseline;
@@ -37,8 +39,8 @@ export function throughput(
     ours,
     baseline,
     ratio,
-    goal: `≥ ${minRatio} of raw`,
-    pass: ratio >= minRatio,
+    goal: minRatio === null ? '' : `≥ ${minRatio} of raw`,
+    pass: minRatio === null ? null : ratio >= minRatio,
     note,
   });
 }
@@ -80,6 +82,20 @@ export function absolute(
   rows.push({ part, case: name, unit, ours, baseline: null, ratio: null, goal, pass, note });
 }
 
+/** Adds a row with a baseline for context and an absolute goal (e.g. `p95 < 100 ms`). */
+export function measured(
+  part: string,
+  name: string,
+  unit: string,
+  ours: number,
+  baseline: number | null,
+  goal: string,
+  pass: boolean | null,
+  note?: string,
+) {
+  rows.push({ part, case: name, unit, ours, baseline, ratio: baseline ? ours / baseline : null, goal, pass, note });
+}
+
 /** Runs `fn` for each of `count` items with at most `concurrency` in flight; returns items per second. */
 export async function rate(count: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<number> {
   let next = 0;
@@ -90,6 +106,18 @@ export async function rate(count: number, concurrency: number, fn: (i: number) =
     }),
   );
   return count / ((performance.now() - started) / 1000);
+}
+
+/**
+ * Runs each measurement `rounds` times, alternating between them so drift on a noisy machine hits all alike, and
+ * returns the best result of each (throughput: the highest).
+ */
+export async function bestOf(rounds: number, runs: Array<(round: number) => Promise<number>>): Promise<number[]> {
+  const best = runs.map(() => 0);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, run] of runs.entries()) best[i] = Math.max(best[i], await run(round));
+  }
+  return best;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -130,6 +158,9 @@ export function report(path: string, extra: Record<string, unknown> = {}) {
     memory_gib: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
   };
-  writeFileSync(path, `${JSON.stringify({ date: new Date().toISOString(), machine, rows, ...extra }, null, 2)}\n`);
+  writeFileSync(
+    path,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, rows, ...extra, details }, null, 2)}\n`,
+  );
   console.log(`\nwrote ${path}`);
 }

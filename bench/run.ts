@@ -5,6 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import { report } from './lib.js';
+import { bullmq } from './parts/bullmq.js';
+import { locks } from './parts/locks.js';
+import { readPath } from './parts/read-path.js';
+import { stream } from './parts/stream.js';
 import { writePath } from './parts/write-path.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, scale: { type: 'string', default: '1' } } });
@@ -14,6 +18,16 @@ const want = (part: string) => !only || only.has(part);
 
 const started = Date.now();
 if (want('1')) await writePath({ rows: Math.round(5000 * scale) });
+if (want('2')) await bullmq({ jobs: Math.round(20_000 * scale) });
+if (want('3')) await readPath({ rows: Math.round(1_000_000 * scale), windowMs: Math.max(1000, 2500 * scale) });
+if (want('5'))
+  await stream({
+    subscribers: Math.max(50, Math.round(1000 * scale)),
+    admins: 20,
+    rate: 100,
+    durationMs: Math.max(3000, 20_000 * scale),
+  });
+if (want('6')) await locks({ pairs: Math.round(5000 * scale) });
 report(new URL('./results.json', import.meta.url).pathname, {
   seconds: Math.round((Date.now() - started) / 1000),
   scale,

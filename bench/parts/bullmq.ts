@@ -1,0 +1,134 @@
+/**
+ * Part 2 — BullMQ. No-op jobs at concurrency 50 in one worker: tracked (`dispatch` + `tracked`, recorded in
+ * PostgreSQL) against untracked (`queue.add` + a plain processor), on the same Redis, in the same run.
+ * Measured in two phases so each cost is visible on its own: adding the jobs (50 adds in flight) and processing them
+ * (the worker started on a full queue), plus the two together (end to end).
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import { createAgentcoreTask, silentLogger } from '../../src/index.js';
+import { dispatch, redisOptionsFromUrl, tracked } from '../../src/queue/bullmq/index.js';
+import { createTestDatabase } from '../../test/helpers/databases.js';
+import { REDIS_URL } from '../../test/helpers/env.js';
+import { rate, throughput } from '../lib.js';
+
+const PART = '2 bullmq';
+const CONCURRENCY = 50;
+const connection = redisOptionsFromUrl(REDIS_URL);
+
+type Processor = ConstructorParameters<typeof Worker>[1];
+
+/** Starts a worker on a full queue; resolves with jobs/s once `count` jobs have completed. */
+async function processAll(queueName: string, processor: Processor, count: number): Promise<number> {
+  let done = 0;
+  let failed = 0;
+  const started = performance.now();
+  const worker = new Worker(queueName, processor, { connection, concurrency: CONCURRENCY });
+  await new Promise<void>((resolve) => {
+    const check = () => {
+      if (done + failed >= count) resolve();
+    };
+    worker.on('completed', () => {
+      done++;
+      check();
+    });
+    worker.on('failed', () => {
+      failed++;
+      check();
+    });
+  });
+  const perSecond = count / ((performance.now() - started) / 1000);
+  await worker.close();
+  if (failed > 0) throw new Error(`${failed} jobs failed in ${queueName}`);
+  return perSecond;
+}
+
+export async function bullmq(opts: { jobs: number }) {
+  const n = opts.jobs;
+  const run = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const db = await createTestDatabase('postgres');
+  // Defaults a user gets on PostgreSQL (pool of 10, live updates over LISTEN/NOTIFY).
+  const tasks = await createAgentcoreTask({ database: db.url, logger: silentLogger, env: {} });
+  const queues: Queue[] = [];
+  const queue = (label: string) => {
+    const q = new Queue(`bench-${label}-${run}`, { connection });
+    queues.push(q);
+    return q;
+  };
+  const noop = async () => null;
+  try {
+    // Warm up both paths (connections, scripts, prepared statements).
+    {
+      const q = queue('warm');
+      await rate(200, CONCURRENCY, (i) => dispatch(tasks, q, 'noop', { i }, { module: 'bench' }));
+      await processAll(q.name, tracked(tasks, noop, { module: 'bench' }), 200);
+    }
+
+    // Phase 1: adding. Phase 2: processing a full queue. Untracked first, then tracked; each on its own queue.
+    const plainQueue = queue('untracked');
+    const addRate = await rate(n, CONCURRENCY, (i) => plainQueue.add('noop', { i }));
+    const plainRate = await processAll(plainQueue.name, noop, n);
+
+    const trackedQueue = queue('tracked');
+    const dispatchRate = await rate(n, CONCURRENCY, (i) =>
+      dispatch(tasks, trackedQueue, 'noop', { i }, { module: 'bench', createdBy: { id: i % 100 } }),
+    );
+    const trackedRate = await processAll(trackedQueue.name, tracked(tasks, noop, { module: 'bench' }), n);
+
+    // End to end: adding and processing at the same time.
+    const e2e = async (q: Queue, add: (i: number) => Promise<unknown>, processor: Processor) => {
+      const started = performance.now();
+      const processing = processAll(q.name, processor, n);
+      await rate(n, CONCURRENCY, add);
+      await processing;
+      return n / ((performance.now() - started) / 1000);
+    };
+    const plainE2eQueue = queue('untracked-e2e');
+    const plainE2e = await e2e(plainE2eQueue, (i) => plainE2eQueue.add('noop', { i }), noop);
+    const trackedE2eQueue = queue('tracked-e2e');
+    const trackedE2e = await e2e(
+      trackedE2eQueue,
+      (i) => dispatch(tasks, trackedE2eQueue, 'noop', { i }, { module: 'bench' }),
+      tracked(tasks, noop, { module: 'bench' }),
+    );
+
+    // Nothing lost: every tracked job recorded as SUCCESS.
+    await tasks.tracker.flush();
+    const rows = await tasks.db
+      .selectFrom('agentcore_task_execution')
+      .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
+      .where('queue_name', 'in', [trackedQueue.name, trackedE2eQueue.name])
+      .groupBy('status')
+      .execute();
+    const success = Number(rows.find((r) => r.status === 'SUCCESS')?.n ?? 0);
+    const lost = 2 * n - success;
+
+    throughput(
+      PART,
+      'process (worker, concurrency 50)',
+      'jobs/s',
+      trackedRate,
+      plainRate,
+      0.75,
+      `tracked vs plain processor; ${n} jobs`,
+    );
+    throughput(PART, 'add (50 in flight)', 'jobs/s', dispatchRate, addRate, null, 'dispatch vs queue.add');
+    throughput(
+      PART,
+      'add + process together',
+      'jobs/s',
+      trackedE2e,
+      plainE2e,
+      0.75,
+      `end to end${lost === 0 ? '; all runs recorded SUCCESS' : `; ${lost} runs NOT recorded SUCCESS`}`,
+    );
+    return { lost };
+  } finally {
+    for (const q of queues) {
+      await q.obliterate({ force: true }).catch(() => {});
+      await q.close();
+    }
+    await tasks.close();
+    await db.drop();
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Part 3 — read path. A million generated runs in PostgreSQL; the REST API served by its own process; each request
+ * type measured over HTTP at 1 and 16 connections (p50/p95/p99, req/s), beside the raw SQL of the same query(ies)
+ * run through `pg` at the same concurrency with the same pool size. The SQL is captured from the library itself
+ * (the tracker call behind each route, through a logging Kysely), so both sides run exactly the same statements.
+ * EXPLAIN of the list queries goes into results.json, and the table says whether they use indexes.
+ */
+import http from 'node:http';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { createAgentcoreTask, silentLogger, type TaskTracker } from '../../src/index.js';
+import { DEFAULT_POOL_SIZE } from '../../src/store/connect.js';
+import { createTestDatabase } from '../../test/helpers/databases.js';
+import { absolute, details, latency, summarize, throughput } from '../lib.js';
+import { generateExecutions } from '../support/generate.js';
+import { closedLoop, get, startServerProcess } from '../support/http.js';
+
+const PART = '3 read path';
+const OWN_USER = 1; // the user with the most runs in the generated data
+const ADMIN = 'admin:900001';
+
+interface Statement {
+  sql: string;
+  parameters: readonly unknown[];
+}
+
+interface ReadCase {
+  name: string;
+  /** Maximum p95 multiple of raw SQL, or null (stats: the goal is a constant number of queries). */
+  goal: number | null;
+  auth: string;
+  path: (i: number) => string;
+  /** The tracker call behind the route (its SQL is captured once). */
+  call: (tracker: TaskTracker, i: number) => Promise<unknown>;
+  /** Parameters of the raw statements for request `i` (default: as captured). */
+  params?: (captured: readonly unknown[], i: number) => unknown[];
+}
+
+export async function readPath(opts: { rows: number; windowMs: number }) {
+  const db = await createTestDatabase('postgres');
+  const captured: Statement[] = [];
+  let capturing = false;
+  const pool = new pg.Pool({ connectionString: db.url, max: DEFAULT_POOL_SIZE });
+  const kysely = new Kysely<never>({
+    dialect: new PostgresDialect({ pool }),
+    log: (event) => {
+      if (capturing && event.level === 'query')
+        captured.push({ sql: event.query.sql, parameters: event.query.parameters });
+    },
+  });
+  const tasks = await createAgentcoreTask({
+    database: { kysely, dialect: 'postgres' },
+    realtime: false,
+    logger: silentLogger,
+    env: {},
+  });
+  const generateSeconds = await generateExecutions(db.url, { rows: opts.rows });
+  const server = await startServerProcess({ DATABASE_URL: db.url, REALTIME: 'false' });
+  const base = `http://127.0.0.1:${server.port}`;
+  try {
+    const own = await pool.query<{ id: string; task_id: string }>(
+      'select id, task_id from agentcore_task_execution where created_by_id = $1 order by random() limit 500',
+      [String(OWN_USER)],
+    );
+    const ids = own.rows.map((r) => Number(r.id));
+    const taskIds = own.rows.map((r) => r.task_id);
+    const ownCount = Number(
+      (
+        await pool.query('select count(*) as n from agentcore_task_execution where created_by_id = $1', [
+          String(OWN_USER),
+        ])
+      ).rows[0].n,
+    );
+    const cases: ReadCase[] = [
+      {
+        name: 'own list page 1',
+        goal: 3,
+        auth: `user:${OWN_USER}`,
+        path: () => '/executions/',
+        call: (t) => t.listTaskExecutions({ createdById: OWN_USER }, {}),
+      },
+      {
+        name: 'admin list my_tasks=false&module&status',
+        goal: 3,
+        auth: ADMIN,
+        path: () => '/executions/?my_tasks=false&module=module_3&status=FAILURE',
+        call: (t) => t.listTaskExecutions({ module: 'module_3', status: 'FAILURE' }, {}),
+      },
+      {
+        name: 'detail',
+        goal: 3,
+        auth: `user:${OWN_USER}`,
+        path: (i) => `/executions/${ids[i % ids.length]}/`,
+        call: (t, i) => t.getById(ids[i % ids.length]),
+        params: (_, i) => [ids[i % ids.length]],
+      },
+      {
+        name: 'status?sync=false',
+        goal: 3,
+        auth: `user:${OWN_USER}`,
+        path: (i) => `/executions/status/?task_id=${encodeURIComponent(taskIds[i % taskIds.length])}&sync=false`,
+        call: (t, i) => t.getTask(taskIds[i % taskIds.length]),
+        params: (_, i) => [taskIds[i % taskIds.length]],
+      },
+      {
+        name: 'own stats',
+        goal: null,
+        auth: `user:${OWN_USER}`,
+        path: () => '/executions/stats/',
+        call: (t) => t.getTaskStats({ createdById: OWN_USER }),
+      },
+      {
+        name: 'admin stats (all rows)',
+        goal: null,
+        auth: ADMIN,
+        path: () => '/executions/stats/?my_tasks=false',
+        call: (t) => t.getTaskStats({}),
+      },
+    ];
+
+    const plans: Record<string, string[][]> = {};
+    let listsUseIndexes = true;
+    for (const c of cases) {
+      captured.length = 0;
+      capturing = true;
+      await c.call(tasks.tracker, 0);
+      capturing = false;
+      const statements = captured.splice(0);
+      if (c.name.includes('list')) {
+        plans[c.name] = [];
+        for (const s of statements) {
+          const { rows } = await pool.query(`explain ${s.sql}`, s.parameters as unknown[]);
+          const plan = rows.map((r) => r['QUERY PLAN'] as string);
+          plans[c.name].push([s.sql, ...plan]);
+          const text = plan.join('\n');
+          if (!/Index/.test(text) || /Seq Scan on agentcore_task_execution/.test(text)) listsUseIndexes = false;
+        }
+      }
+      if (c.goal === null)
+        absolute(
+          PART,
+          `${c.name}: SQL queries per request`,
+          'queries',
+          statements.length,
+          'constant',
+          statements.length <= 2,
+          'grouped queries, whatever the number of modules or names',
+        );
+
+      for (const concurrency of [1, 16]) {
+        const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+        const headers = { authorization: `Bearer ${c.auth}` };
+        const send = async (i: number) => {
+          const res = await get(agent, base + c.path(i), headers);
+          if (res.status !== 200) throw new Error(`${c.name}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+        };
+        const raw = async (i: number) => {
+          await Promise.all(
+            statements.map((s) =>
+              pool.query(s.sql, c.params ? c.params(s.parameters, i) : (s.parameters as unknown[])),
+            ),
+          );
+        };
+        // Warm up (connections, plans, JIT of both processes), then measure HTTP and raw back to back.
+        await closedLoop({ concurrency, durationMs: 0, minRequests: concurrency * 3, send });
+        await closedLoop({ concurrency, durationMs: 0, minRequests: concurrency * 3, send: raw });
+        const minRequests = concurrency * 5;
+        const ours = await closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send });
+        const base_ = await closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send: raw });
+        agent.destroy();
+        const o = summarize(ours.samples);
+        const r = summarize(base_.samples);
+        const note = `p50 ${o.p50.toFixed(1)}/${r.p50.toFixed(1)}, p99 ${o.p99.toFixed(1)}/${r.p99.toFixed(1)} ms (HTTP/raw SQL); ${statements.length} statement(s)`;
+        latency(PART, `${c.name} @${concurrency}`, 'p95 ms', o.p95, r.p95, c.goal, note);
+        throughput(
+          PART,
+          `${c.name} @${concurrency}`,
+          'req/s',
+          ours.perSecond,
+          base_.perSecond,
+          null,
+          'HTTP vs raw SQL',
+        );
+      }
+    }
+    absolute(
+      PART,
+      'list queries use indexes (EXPLAIN)',
+      'bool',
+      listsUseIndexes ? 1 : 0,
+      'index scans only',
+      listsUseIndexes,
+      'plans in results.json',
+    );
+    details.readPath = {
+      rows: opts.rows,
+      generateSeconds: Math.round(generateSeconds),
+      ownUser: OWN_USER,
+      ownUserRows: ownCount,
+      windowMs: opts.windowMs,
+      plans,
+    };
+  } finally {
+    await server.stop();
+    await tasks.close();
+    await kysely.destroy().catch(() => {});
+    await db.drop();
+  }
+}
