@@ -15,10 +15,17 @@ export interface ValidationErrorBody {
   field: string;
 }
 
-/** The body of a 401, 403, 404 and 503 (DRF's shape, which a front end written for the seed expects). */
+/**
+ * The body of a 401, 403, 503 and 500: DRF's `detail` (what a front end written for the seed reads) and the same
+ * message as `error` (the key of our 400s), so a client can read either. A 404 is `{ detail }` alone, as the spec's
+ * `{"detail": "Invalid page."}`.
+ */
 export interface DetailErrorBody {
   detail: string;
+  error?: string;
 }
+
+const detail = (message: string): DetailErrorBody => ({ detail: message, error: message });
 
 export interface ErrorMappingOptions {
   logger: Logger;
@@ -35,22 +42,21 @@ const json = (body: unknown, status: number, headers?: Record<string, string>) =
 /**
  * The one place where errors become HTTP responses: `ValidationError` → 400 `{ error, field }`,
  * missing user → 401, `ForbiddenError` → 403, `NotFoundError` → 404, `BackendUnavailableError` (or an unreachable
- * database) → 503, all `{ detail }`; anything else → 500, logged, with no internals in the body.
+ * database) → 503, with `{ detail, error }` (404: `{ detail }`); anything else → 500, logged, with no internals in the body.
  */
 export function errorToResponse(error: unknown, options: ErrorMappingOptions): Response {
   if (error instanceof ValidationError)
     return json({ error: error.message, field: error.field ?? 'body' } satisfies ValidationErrorBody, 400);
-  if (error instanceof AuthenticationRequiredError)
-    return json({ detail: error.message } satisfies DetailErrorBody, 401);
-  if (error instanceof ForbiddenError) return json({ detail: error.message }, 403);
+  if (error instanceof AuthenticationRequiredError) return json(detail(error.message), 401);
+  if (error instanceof ForbiddenError) return json(detail(error.message), 403);
   if (error instanceof NotFoundError) return json({ detail: error.message || 'Not found.' }, 404);
-  if (error instanceof BackendUnavailableError) return json({ detail: error.message }, 503);
+  if (error instanceof BackendUnavailableError) return json(detail(error.message), 503);
   if (options.isTransientDatabaseError?.(error)) {
     options.logger.warn({ err: error }, 'agentcore-task: database unavailable while serving a request');
-    return json({ detail: 'The database is unavailable; try again shortly.' }, 503);
+    return json(detail('The database is unavailable; try again shortly.'), 503);
   }
   options.logger.error({ err: error }, 'agentcore-task: unexpected error while serving a request');
-  return json({ detail: 'Internal server error.' }, 500);
+  return json(detail('Internal server error.'), 500);
 }
 
 /** 404 for a run that does not exist or that the caller may not see: the two are indistinguishable on purpose. */

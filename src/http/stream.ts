@@ -111,7 +111,11 @@ export class StreamHub {
   open(c: Context<HttpEnv>, spec: Omit<Subscriber, 'stream' | 'queue' | 'latest' | 'running'>): Response {
     if (this.closed) throw new BackendUnavailableError('The server is shutting down.');
     if (this.subscribers.size >= this.maxStreams)
-      return c.json({ detail: 'Too many open streams; try again later.' }, 429, { 'retry-after': '5' });
+      return c.json(
+        { detail: 'Too many open streams; try again later.', error: 'Too many open streams; try again later.' },
+        429,
+        { 'retry-after': '5' },
+      );
     const stream = new SseStream(c.req.raw.signal);
     const subscriber: Subscriber = { ...spec, stream, queue: [], latest: new Map(), running: false };
     this.subscribers.add(subscriber);

@@ -194,7 +194,7 @@ describe.each(DIALECTS)('REST API on %s', (dialect) => {
           const init: RequestInit = { method, ...(method === 'PATCH' ? { body: '{"timeout_minutes": 5}' } : {}) };
           const res = await get(null, variant, { ...init, headers: { 'content-type': 'application/json' } });
           expect(res.status, `${method} ${variant}`).toBe(401);
-          expect(await res.json()).toEqual({ detail: expect.any(String) });
+          expect(await res.json()).toEqual({ detail: expect.any(String), error: expect.any(String) });
         }
       }
       expect(await snapshot()).toBe(before);
@@ -253,7 +253,7 @@ describe.each(DIALECTS)('REST API on %s', (dialect) => {
         `/executions/stats?created_by=${USERS.admin.id}`,
       ]) {
         const body = await getJson('a', path, 403);
-        expect(body).toEqual({ detail: expect.stringMatching(/permission/) });
+        expect(body).toEqual({ detail: expect.stringMatching(/permission/), error: body.detail });
       }
       const mine = await getJson('a', `/executions/?created_by=${USERS.a.id}&page_size=100`);
       expect(mine.count).toBe(bruteList(rows, own('a')).length);
@@ -585,7 +585,10 @@ describe.each(DIALECTS)('REST API on %s', (dialect) => {
       const before = await snapshot();
       const res = await get('a', `/executions/${run.id}/sync/`, { method: 'POST' });
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ detail: expect.stringContaining('queue') });
+      expect(await res.json()).toMatchObject({
+        detail: expect.stringContaining('queue'),
+        error: expect.stringContaining('queue'),
+      });
       await getJson('a', `/executions/by-task-id/${run.taskId}/`, 503);
       await getJson('a', `/executions/status/?task_id=${run.taskId}`, 503);
       expect(await snapshot()).toBe(before);
@@ -629,7 +632,10 @@ describe.each(DIALECTS)('REST API on %s', (dialect) => {
       const before = await snapshot();
       const forbidden = await patch('a', '{"timeout_minutes": 15}');
       expect(forbidden.status).toBe(403);
-      expect(await forbidden.json()).toEqual({ detail: expect.stringMatching(/admin/) });
+      expect(await forbidden.json()).toMatchObject({
+        detail: expect.stringMatching(/admin/),
+        error: expect.stringMatching(/admin/),
+      });
       const invalid: Array<[string, string]> = [
         ['{"timeout_minutes": 0}', 'timeout_minutes'],
         ['{"timeout_minutes": 1441}', 'timeout_minutes'],
@@ -668,7 +674,7 @@ describe.each(DIALECTS)('REST API on %s', (dialect) => {
       const name = `http_test_${mountName}`;
       expect(await tasks.locks.acquireTaskLock(name, 60)).toBe(true);
       try {
-        expect(await getJson('a', '/locks/', 403)).toEqual({ detail: expect.any(String) });
+        expect(await getJson('a', '/locks/', 403)).toEqual({ detail: expect.any(String), error: expect.any(String) });
         const body = await getJson('admin', '/locks');
         expect(body.count).toBe(body.results.length);
         const entry = body.results.find((l: { name: string }) => l.name === name);

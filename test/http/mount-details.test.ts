@@ -224,7 +224,10 @@ describe('database outage', () => {
       await proxy.cut();
       const down = await get();
       expect(down.status).toBe(503);
-      expect(await down.json()).toEqual({ detail: expect.stringMatching(/database/i) });
+      expect(await down.json()).toMatchObject({
+        detail: expect.stringMatching(/database/i),
+        error: expect.stringMatching(/database/i),
+      });
       await proxy.restore();
       await expect.poll(async () => (await get()).status, { timeout: 10_000 }).toBe(200);
     } finally {
