@@ -8,7 +8,13 @@ import { type CliIo, type Command, EXIT, UsageError } from './command.js';
 
 /** Every command: name → [one-line summary, loader]. */
 const COMMANDS: Record<string, [summary: string, load: () => Promise<{ default: Command }>]> = {
-  serve: ['Run the REST API standalone', () => import('./commands/serve.js')],
+  serve: ['Run the REST API standalone (--demo: with demo users and tasks)', () => import('./commands/serve.js')],
+  migrate: ['Create or update the tables', () => import('./commands/migrate.js')],
+  list: ['List runs (filters, pages; --json)', () => import('./commands/list.js')],
+  show: ['Show one run by task id (--json)', () => import('./commands/show.js')],
+  stats: ['Count runs by status, module and task name (--json)', () => import('./commands/stats.js')],
+  cleanup: ['Delete old runs now (retention)', () => import('./commands/cleanup.js')],
+  'mark-timeout': ['Mark silent STARTED runs as timed out now', () => import('./commands/mark-timeout.js')],
   worker: ['Run the BullMQ maintenance worker and its schedules', () => import('./commands/worker.js')],
 };
 

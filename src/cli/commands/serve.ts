@@ -6,6 +6,8 @@ import type { GetUser } from '../../http/context.js';
 import { createHandler } from '../../http/handler.js';
 import { useBullmqSync } from '../../queue/bullmq/source.js';
 import { type CliIo, type Command, EXIT, intOption, parseCommandArgs, redactUrl, UsageError } from '../command.js';
+import { explainDatabaseError } from '../database.js';
+import { createDemoUsers, DEMO_DATABASE_URL, demoBanner, type RunningDemo, startDemo } from '../demo.js';
 import { bearerTokenAuth, readUsersFile } from '../users.js';
 
 export const SERVE_DEFAULTS = Object.freeze({
@@ -28,6 +30,10 @@ Options:
   --prefix PATH    Where the API lives (default: ${SERVE_DEFAULTS.prefix})
   --users FILE     JSON array of [{ "token": "…", "id": 1, "username": "alice", "is_admin": false }];
                    requests authenticate with "Authorization: Bearer <token>". Without it every request is 401.
+  --demo           Demo mode: two users and an admin with fresh tokens (printed), and demo tasks running in the
+                   background (progress, successes, a failure, a duplicate skipped by the lock, a timed-out run);
+                   through BullMQ with --redis, else the plain tracker API. Database: --database, else
+                   ${DEMO_DATABASE_URL} ($DATABASE_URL and $REDIS_URL are not used).
   -h, --help       Show this help
 
 SIGTERM or SIGINT stops accepting requests, lets open ones finish, flushes writes and exits 0.
@@ -90,6 +96,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
     port: { type: 'string' },
     prefix: { type: 'string' },
     users: { type: 'string' },
+    demo: { type: 'boolean' },
   });
   if (values.help) {
     io.stdout(`${help}\n`);
@@ -99,13 +106,18 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const port = intOption('port', values.port ?? io.env.PORT, { max: 65535 }) ?? SERVE_DEFAULTS.port;
   const prefix = normalizeCliPrefix(values.prefix ?? SERVE_DEFAULTS.prefix);
   const host = values.host ?? SERVE_DEFAULTS.host;
-  const users = values.users ? await readUsersFile(values.users) : [];
-  if (!values.users) io.stderr('warning: no --users file: every request will be answered 401\n');
+  if (values.demo && values.users) throw new UsageError('--demo creates its own users: leave out --users');
+  const users = values.demo ? createDemoUsers() : values.users ? await readUsersFile(values.users) : [];
+  if (!values.users && !values.demo) io.stderr('warning: no --users file: every request will be answered 401\n');
 
-  // Empty variables count as unset (as in docker-compose files with `DATABASE_URL=`).
-  const database = values.database || io.env.DATABASE_URL || DEFAULT_DATABASE_URL;
-  const redis = values.redis || io.env.REDIS_URL || undefined;
-  const tasks = await createAgentcoreTask({ database, ...(redis ? { redis } : {}), env: io.env });
+  // Empty variables count as unset (as in docker-compose files with `DATABASE_URL=`). The demo ignores them, so
+  // `npm run demo` always starts the same way.
+  const env = values.demo ? {} : io.env;
+  const database = values.database || env.DATABASE_URL || (values.demo ? DEMO_DATABASE_URL : DEFAULT_DATABASE_URL);
+  const redis = values.redis || env.REDIS_URL || undefined;
+  const tasks = await createAgentcoreTask({ database, ...(redis ? { redis } : {}), env: io.env }).catch((error) => {
+    throw explainDatabaseError(error, database);
+  });
   // With Redis, sync (POST executions/{id}/sync/, sync=true) reads the BullMQ queue named by each run's queue_name.
   if (redis) useBullmqSync(tasks, { connection: redis });
   let server: RunningServer;
@@ -118,6 +130,17 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const backends = `database ${redactUrl(database)}${redis ? `, redis ${redactUrl(redis)} (BullMQ sync on)` : ''}`;
   io.stdout(`agentcore-task API listening on ${server.url}/ (${backends}, ${users.length} users)\n`);
   io.stdout(`OpenAPI document: ${server.url}/openapi.json\n`);
+  let demo: RunningDemo | undefined;
+  if (values.demo) {
+    try {
+      demo = await startDemo(tasks, { redis, users, warn: (message) => io.stderr(`${message}\n`) });
+    } catch (error) {
+      await server.close();
+      await tasks.close();
+      throw error;
+    }
+    io.stdout(demoBanner({ url: server.url, users, database: redactUrl(database), mode: demo.mode }));
+  }
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -127,6 +150,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const force = () => process.exit(EXIT.FAILURE);
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
+  await demo?.stop();
   // Stop accepting first; then close the instance, which ends open streams (so their connections finish instead of
   // waiting out the grace period) and flushes buffered writes; then wait for the last connections.
   const serverClosed = server.close();

@@ -1,0 +1,84 @@
+import { DEFAULT_CLEANUP_BATCH_SIZE } from '../../maintenance/names.js';
+import { type CliIo, type Command, EXIT, intOption, parseCommandArgs, UsageError } from '../command.js';
+import { DATABASE_HELP, databaseUrl, withTasks } from '../database.js';
+import { asUsage, json, Progress, type ProgressSink } from '../format.js';
+
+const DAY_MS = 86_400_000;
+
+const help = `Usage: agentcore-task cleanup [options]
+
+Deletes runs created more than the retention ago, in batches so that writers are never blocked for long. By
+default only finished runs (SUCCESS, FAILURE, REVOKED) are deleted. Runs now, whatever
+AGENTCORE_TASK_CLEANUP_ENABLED says (that setting governs the schedule), and is not recorded as a run.
+
+Options:
+  --retention-days N     Delete runs older than N days (default: setting retentionDays,
+                         AGENTCORE_TASK_RETENTION_DAYS, 30)
+  --include-unfinished   Also delete old PENDING/STARTED/RETRY runs (default: setting cleanupOnlyCompleted)
+  --batch-size N         Rows per DELETE statement, 1 to 30000 (default: ${DEFAULT_CLEANUP_BATCH_SIZE})
+  ${DATABASE_HELP}
+  --json                 Print { "deleted_count", "cutoff", "retention_days", "only_completed" }
+  -h, --help             Show this help
+
+Progress goes to stderr: a bar on a terminal, a line per second otherwise.
+Exit codes: 0 done (also when nothing was old enough), 1 database error, 2 bad usage.`;
+
+async function run(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    database: { type: 'string' },
+    json: { type: 'boolean' },
+    'retention-days': { type: 'string' },
+    'include-unfinished': { type: 'boolean' },
+    'batch-size': { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout(`${help}\n`);
+    return EXIT.OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const retentionDays = intOption('retention-days', values['retention-days'], { min: 1 });
+  const batchSize = intOption('batch-size', values['batch-size'], { min: 1, max: 30_000 });
+  const url = databaseUrl(values.database, io.env);
+
+  const result = await withTasks(url, io, {}, async (tasks) => {
+    const settings = await tasks.settings.get();
+    const days = retentionDays ?? settings.retentionDays;
+    const onlyCompleted = values['include-unfinished'] ? false : settings.cleanupOnlyCompleted;
+    // The total is an estimate for the progress display: the stats of runs older than the cutoff, by status.
+    const before = await tasks.tracker.getTaskStats({ endDate: new Date(Date.now() - days * DAY_MS) });
+    const total = onlyCompleted ? before.success + before.failure + before.revoked : before.total;
+    const progress = new Progress(progressSink(io), 'deleting old runs', total);
+    try {
+      return await asUsage(
+        () =>
+          tasks.maintenance.cleanupOldExecutions({
+            retentionDays: days,
+            onlyCompleted,
+            batchSize,
+            // A cleanup that fits in one batch is over before any progress would help.
+            onBatch: total > (batchSize ?? DEFAULT_CLEANUP_BATCH_SIZE) ? (n) => progress.update(n) : undefined,
+          }),
+        { retentionDays: '--retention-days', batchSize: '--batch-size' },
+      );
+    } finally {
+      progress.done();
+    }
+  });
+  if (values.json) {
+    io.stdout(json(result));
+    return EXIT.OK;
+  }
+  const which = result.only_completed ? 'finished runs' : 'runs (finished or not)';
+  io.stdout(
+    `Deleted ${result.deleted_count} ${which} created before ${result.cutoff} (retention ${result.retention_days} days).\n`,
+  );
+  return EXIT.OK;
+}
+
+/** Progress on stderr (stdout stays clean for --json); a bar only when stderr is a terminal. */
+function progressSink(io: CliIo): ProgressSink {
+  return { write: (text) => io.stderr(text), isTTY: process.stderr.isTTY === true };
+}
+
+const cleanup: Command = { help, run };
+export default cleanup;
