@@ -56,6 +56,14 @@ export {
   type SchedulerOptions,
   type StopScheduler,
 } from './maintenance/index.js';
+export {
+  CELERY_KEY_PREFIX,
+  CelerySource,
+  type CelerySourceOptions,
+  celerySource,
+  useCelerySync,
+} from './queue/celery/source.js';
+export { combineQueueSources } from './queue/combine.js';
 export type { QueueJobState, QueueSource } from './queue/source.js';
 export { type ChangeFeed, type ExecutionChange, MemoryChangeFeed } from './realtime/feed.js';
 export type { RealtimeOption } from './realtime/select.js';
