@@ -39,7 +39,7 @@ export function throughput(
     ours,
     baseline,
     ratio,
-    goal: minRatio === null ? '' : `≥ ${minRatio} of raw`,
+    goal: minRatio === null ? '' : `≥ ${minRatio}× baseline`,
     pass: minRatio === null ? null : ratio >= minRatio,
     note,
   });
@@ -63,7 +63,7 @@ export function latency(
     ours,
     baseline,
     ratio,
-    goal: maxMultiple === null ? '' : `≤ ${maxMultiple}× raw`,
+    goal: maxMultiple === null ? '' : `≤ ${maxMultiple}× baseline`,
     pass: maxMultiple === null || ratio === null ? null : ratio <= maxMultiple,
     note,
   });

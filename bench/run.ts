@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { report } from './lib.js';
 import { bullmq } from './parts/bullmq.js';
+import { cleanup } from './parts/cleanup.js';
 import { locks } from './parts/locks.js';
 import { readPath } from './parts/read-path.js';
 import { stream } from './parts/stream.js';
@@ -20,6 +21,13 @@ const started = Date.now();
 if (want('1')) await writePath({ rows: Math.round(5000 * scale) });
 if (want('2')) await bullmq({ jobs: Math.round(20_000 * scale) });
 if (want('3')) await readPath({ rows: Math.round(1_000_000 * scale), windowMs: Math.max(1000, 2500 * scale) });
+if (want('4'))
+  await cleanup({
+    expired: Math.round(500_000 * scale),
+    recent: Math.round(100_000 * scale),
+    rate: 200,
+    quietMs: Math.max(2000, 8000 * scale),
+  });
 if (want('5'))
   await stream({
     subscribers: Math.max(50, Math.round(1000 * scale)),

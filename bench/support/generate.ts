@@ -14,6 +14,8 @@ export interface GenerateOptions {
   /** Creation times lie between `now - daysAgoTo` and `now - daysAgoFrom` days. @defaultValue 0 and 30 */
   daysAgoFrom?: number;
   daysAgoTo?: number;
+  /** Share of runs still running or waiting (created in the last hour). @defaultValue 0.02 */
+  runningShare?: number;
   /** Drop and rebuild the secondary indexes around the insert (faster for big batches). @defaultValue true */
   rebuildIndexes?: boolean;
 }
@@ -60,7 +62,7 @@ export async function generateExecutions(url: string, options: GenerateOptions):
                 else now() - ($3::float8 + r2 * ($4::float8 - $3::float8)) * interval '1 day' end as c
          from (
            select i, m, t, u, d, r2,
-             case when r1 < 0.02 then (case when r3 < 0.5 then 'STARTED' when r3 < 0.85 then 'PENDING' else 'RETRY' end)
+             case when r1 < $5::float8 then (case when r3 < 0.5 then 'STARTED' when r3 < 0.85 then 'PENDING' else 'RETRY' end)
                   when r3 < 0.90 then 'SUCCESS' when r3 < 0.98 then 'FAILURE' else 'REVOKED' end as st
            from (
              select i, floor(20 * power(random(), 1.5))::int as m, floor(10 * random())::int as t,
@@ -70,7 +72,7 @@ export async function generateExecutions(url: string, options: GenerateOptions):
            ) a
          ) b
        ) x`,
-      [from, to, near, far],
+      [from, to, near, far, options.runningShare ?? 0.02],
     );
     for (const { indexdef } of indexes) await client.query(indexdef);
     await client.query('analyze agentcore_task_execution');
