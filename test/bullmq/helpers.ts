@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, type Worker } from 'bullmq';
-import { afterEach } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach } from 'vitest';
 import { redisOptionsFromUrl } from '../../src/queue/bullmq/connection.js';
 import { REDIS_URL } from '../helpers/env.js';
 
@@ -18,6 +19,7 @@ export function uniqueQueueName(label: string): string {
  */
 export function useQueues() {
   const queues: Queue[] = [];
+  const names: string[] = [];
   const workers: Array<Pick<Worker, 'close'>> = [];
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((w) => w.close(true).catch(() => {})));
@@ -27,16 +29,24 @@ export function useQueues() {
       await q.close();
     }
   });
+  afterAll(async () => {
+    // A connection closed late (a sync source, a killed worker's last write) can recreate a queue's `meta` key after
+    // the obliterate: sweep whatever is left under the test's unique names.
+    const client = new Redis(REDIS_URL);
+    try {
+      for (const name of names.splice(0)) {
+        const keys = await client.keys(`bull:${name}:*`);
+        if (keys.length > 0) await client.del(...keys);
+      }
+    } finally {
+      client.disconnect();
+    }
+  });
   return {
     queue(label: string): Queue {
       const q = new Queue(uniqueQueueName(label), { connection });
       queues.push(q);
-      return q;
-    },
-    /** Registers a queue created elsewhere (by name) for cleanup. */
-    adopt(name: string): Queue {
-      const q = new Queue(name, { connection });
-      queues.push(q);
+      names.push(q.name);
       return q;
     },
     worker<W extends Pick<Worker, 'close'>>(worker: W): W {
