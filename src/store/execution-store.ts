@@ -76,7 +76,7 @@ export class ExecutionStore {
    * fills in name, module, args, creator and queue and merges metadata under the keys already there. Otherwise changes
    * nothing. Returns the stored row.
    */
-  async register(run: NewExecution): Promise<TaskExecution> {
+  async register(run: NewExecution): Promise<{ execution: TaskExecution; created: boolean; filledIn: boolean }> {
     const now = new Date();
     const dbNow = this.dialect.toDbDate(now);
     const started = run.status === TaskStatus.STARTED || isCompletedStatus(run.status) ? dbNow : null;
@@ -101,11 +101,11 @@ export class ExecutionStore {
       this.dialect.name === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('task_id').doNothing());
     if (this.dialect.supportsReturning) {
       const row = await insert.returningAll().executeTakeFirst();
-      if (row) return this.toExecution(row);
+      if (row) return { execution: this.toExecution(row), created: true, filledIn: false };
     } else {
       const result = await insert.executeTakeFirst();
       if (Number(result.numInsertedOrUpdatedRows ?? 0) === 1 && result.insertId !== undefined) {
-        return this.toExecution({
+        const execution = this.toExecution({
           ...values,
           id: result.insertId,
           created_at: now,
@@ -116,21 +116,22 @@ export class ExecutionStore {
           error: null,
           traceback: null,
         });
+        return { execution, created: true, filledIn: false };
       }
     }
-    await this.fillIn(run);
+    const filledIn = await this.fillIn(run);
     const existing = await this.getByTaskId(run.taskId);
     if (!existing) throw new Error(`run ${run.taskId} vanished during registration`);
-    return existing;
+    return { execution: existing, created: false, filledIn };
   }
 
   /** The late-register fill-in of a row an update created (marked by its empty `task_name`). */
-  private async fillIn(run: NewExecution): Promise<void> {
+  private async fillIn(run: NewExecution): Promise<boolean> {
     const metadata = Object.entries(JSON.parse(run.metadataJson) as Record<string, unknown>).map(
       ([k, v]) => [k, JSON.stringify(v)] as const,
     );
     const merge = metadataMerge(metadata);
-    await this.db
+    const result = await this.db
       .updateTable('agentcore_task_execution')
       .set({
         task_name: run.taskName,
@@ -145,7 +146,8 @@ export class ExecutionStore {
       })
       .where('task_id', '=', run.taskId)
       .where('task_name', '=', '')
-      .execute();
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /**

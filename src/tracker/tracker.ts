@@ -77,9 +77,12 @@ export class TaskTracker {
   async registerTaskExecution(input: RegisterTaskInput): Promise<TaskExecution | null> {
     return this.guard(input?.taskId, async () => {
       const run = this.normalizeRegister(input);
-      const execution = await this.writes.run(run.taskId, () => this.store.register(run));
-      if (execution) this.emit(execution, execution.taskName === run.taskName ? 'created' : 'updated');
-      return execution ?? null;
+      const outcome = await this.writes.run(run.taskId, () => this.store.register(run));
+      if (!outcome) return null; // held in the write buffer while the database is unreachable
+      // A second registration changes nothing, so it announces nothing; a late one that fills in a row is an update.
+      if (outcome.created) this.emit(outcome.execution, 'created');
+      else if (outcome.filledIn) this.emit(outcome.execution, 'updated');
+      return outcome.execution;
     });
   }
 

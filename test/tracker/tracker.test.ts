@@ -67,6 +67,25 @@ describe.each(DIALECTS)('tracker on %s', (dialect) => {
     expect(second!.metadata).not.toHaveProperty('x');
   });
 
+  it('announces a registration once: a repeated register publishes nothing, a late fill-in is an update', async () => {
+    const seen: string[] = [];
+    const off = tasks.feed.subscribe((c) => seen.push(`${c.kind}:${c.task_id}`));
+    try {
+      const a = id('announce');
+      const b = id('announce-late');
+      await tasks.registerTaskExecution({ taskId: a, taskName: 't', module: 'm' });
+      await tasks.registerTaskExecution({ taskId: a, taskName: 't', module: 'm' });
+      await tasks.tracker.updateTaskStatus(b, 'STARTED');
+      await tasks.registerTaskExecution({ taskId: b, taskName: 't', module: 'm' });
+      await tasks.registerTaskExecution({ taskId: b, taskName: 't', module: 'm' });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(seen.filter((e) => e.endsWith(a))).toEqual([`created:${a}`]);
+      expect(seen.filter((e) => e.endsWith(b))).toEqual([`updated:${b}`, `updated:${b}`]);
+    } finally {
+      off();
+    }
+  });
+
   it('initialStatus STARTED sets started_at', async () => {
     const row = await tasks.registerTaskExecution({
       taskId: id('st'),
