@@ -47,9 +47,11 @@ export async function asUsage<T>(fn: () => T | Promise<T>, flags: Record<string,
     return await fn();
   } catch (error) {
     if (error instanceof ValidationError && error.field) {
+      // `metadata.<key>` is the `--metadata` flag.
+      const field = error.field.split('.')[0];
       const flag =
-        flags[error.field] ??
-        `--${error.field
+        flags[field] ??
+        `--${field
           .replace(/_/g, '-')
           .replace(/([a-z])([A-Z])/g, '$1-$2')
           .toLowerCase()}`;
