@@ -2,7 +2,7 @@
  * Quick start: record a few task runs into an embedded SQLite file and print them as a table.
  * Run: npx tsx examples/basic.ts [database-url]
  */
-import { createAgentcoreTask, TaskLogCollector, TaskStatus } from '../src/index.js';
+import { createAgentcoreTask, TaskLogCollector, TaskStatus } from 'agentcore-task';
 
 const tasks = await createAgentcoreTask({ database: process.argv[2] ?? 'sqlite:./agentcore-task.db' });
 
