@@ -264,6 +264,18 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.out
   throw new ValidationError(issue.message, field);
 }
 
+/**
+ * Refuses a NUL character in the path or in a query parameter (name or value) with a `ValidationError` naming it:
+ * PostgreSQL text cannot hold one, so it would otherwise fail in the database (a 500) instead of being a 400.
+ */
+export function rejectNulCharacters(url: URL): void {
+  if (/%00/i.test(url.pathname)) throw new ValidationError('the path must not contain NUL characters', 'path');
+  for (const [name, value] of url.searchParams) {
+    if (name.includes('\u0000')) throw new ValidationError('parameter names must not contain NUL characters', 'query');
+    if (value.includes('\u0000')) throw new ValidationError(`${name} must not contain NUL characters`, name);
+  }
+}
+
 /** `metadata.<key>=<value>` parameters as a filter. A key outside `[A-Za-z0-9_]+` is a 400 naming the parameter. */
 export function parseMetadataFilters(params: URLSearchParams): Record<string, string> | undefined {
   let filters: Record<string, string> | undefined;
