@@ -354,7 +354,10 @@ describe('2,000 random and malformed requests as three users', () => {
           const ownTag = String(own.username);
           // Walk the response: any run, task id, module or task name must be the caller's own.
           const walk = (value: unknown, key: string | undefined): void => {
-            if (Array.isArray(value)) return value.forEach((v) => walk(v, undefined));
+            if (Array.isArray(value)) {
+              for (const v of value) walk(v, undefined);
+              return;
+            }
             if (value === null || typeof value !== 'object') {
               if (typeof value === 'string' && (key === 'task_id' || key === 'module' || key === 'task_name')) {
                 const tag = /^(?:task|mod|name)_([A-Za-z0-9]+)_/.exec(value)?.[1];
