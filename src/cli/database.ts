@@ -6,10 +6,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { sql } from 'kysely';
 import { type AgentcoreTask, createAgentcoreTask, DEFAULT_DATABASE_URL } from '../create.js';
-import { MissingDependencyError, ValidationError } from '../errors.js';
+import { coerceError, MissingDependencyError, ValidationError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import { closeRedis, connectRedis } from '../redis.js';
 import { dialectOfUrl, redact } from '../store/connect.js';
 import { isConnectionError } from '../store/dialect.js';
-import { type CliIo, UsageError } from './command.js';
+import { type CliIo, redactUrl, UsageError } from './command.js';
 
 /** Help line of `--database`, shared by every command. */
 export const DATABASE_HELP = `--database URL   postgres://…, mysql://…, sqlite:PATH (default: $DATABASE_URL or ${DEFAULT_DATABASE_URL})`;
@@ -54,6 +56,7 @@ export async function openTasks(url: string, io: CliIo, options: OpenOptions = {
         `no SQLite database at ${resolve(path)}: check --database (or DATABASE_URL), or create it with "agentcore-task migrate --database ${url}"`,
       );
   }
+  if (options.redis) await checkRedis(options.redis);
   let tasks: AgentcoreTask;
   try {
     tasks = await createAgentcoreTask({
@@ -87,6 +90,29 @@ export async function openTasks(url: string, io: CliIo, options: OpenOptions = {
 }
 
 /**
+ * Fails with a message that says what to do when Redis does not answer. The library would keep reconnecting in the
+ * background (right for a long-running process); a one-shot command that was asked to use Redis should stop instead.
+ */
+async function checkRedis(url: string): Promise<void> {
+  const { client } = await connectRedis(url, silentLogger);
+  // The command fails with "max retries"; the connection error says why.
+  let connectionError: Error | undefined;
+  client.on('error', (error) => {
+    connectionError ??= error;
+  });
+  try {
+    await client.exists('agentcore_task:cli-probe');
+  } catch (error) {
+    throw new Error(
+      `cannot reach Redis at ${hidePassword(url)} (${(connectionError ?? coerceError(error)).message}): is it running and reachable from here? Start it, or fix --redis (or REDIS_URL)`,
+      { cause: error },
+    );
+  } finally {
+    await closeRedis(client);
+  }
+}
+
+/**
  * Runs `fn` with an instance on `url` and closes it afterwards, whatever happens; database errors are explained as in
  * `openTasks`.
  */
@@ -114,6 +140,11 @@ class ConnectTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
 }
 
+/** The URL with any password hidden (also `scheme://:password@host`, which has no user name). */
+export function hidePassword(url: string): string {
+  return redact(redactUrl(url));
+}
+
 const MISSING_TABLE = new Set(['42P01', 'ER_NO_SUCH_TABLE']);
 const BAD_CREDENTIALS = new Set(['28P01', '28000', 'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR']);
 const NO_SUCH_DATABASE = new Set(['3D000', 'ER_BAD_DB_ERROR']);
@@ -133,7 +164,7 @@ export function explainDatabaseError(error: unknown, url: string): unknown {
     return error.field === 'database' ? new UsageError(`--database: ${error.message}`) : error;
   }
   if (!(error instanceof Error)) return error;
-  const where = redact(url);
+  const where = hidePassword(url);
   const code = codeOf(error);
   const detail = error.message || code || String(error);
   if ((code && MISSING_TABLE.has(code)) || /no such table/i.test(error.message)) return missingSchema(url, error);
@@ -161,7 +192,7 @@ export function explainDatabaseError(error: unknown, url: string): unknown {
 }
 
 function missingSchema(url: string, cause: Error): Error {
-  const where = redact(url);
+  const where = hidePassword(url);
   // A URL with a password is not repeated in full (it would land in terminal scroll-back and logs).
   const argument = where === url ? url : '<URL>';
   return new Error(

@@ -305,7 +305,7 @@ function plainRunner(
           if (signal.aborted) return; // stop() revokes what is still in flight
           const error = coerceError(thrown);
           await tracker.updateTaskStatus(taskId, TaskStatus.FAILURE, {
-            error: `${error.name}: ${error.message}`,
+            error: error.message,
             traceback: error.stack ?? null,
           });
           inFlight.delete(taskId);
@@ -488,7 +488,7 @@ async function writeHistory(tasks: AgentcoreTask, users: readonly UsersFileEntry
         error = coerceError(thrown);
       }
       await tasks.tracker.updateTaskStatus(taskId, TaskStatus.FAILURE, {
-        error: `${error.name}: ${error.message}`,
+        error: error.message,
         traceback: error.stack ?? null,
       });
     } else if (roll > 0.96) {

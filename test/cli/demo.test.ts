@@ -75,8 +75,8 @@ describe('serve --demo', () => {
     // A failure carries a real stack trace from the task's code.
     const failed = items.find((r) => r.task_name === 'billing.charge_invoice' && r.status === 'FAILURE')!;
     const detail = await get(`/executions/by-task-id/${failed.task_id}/?sync=false`, 'admin');
-    expect(detail.error).toMatch(/PaymentDeclinedError: Card declined by the issuer/);
-    expect(detail.traceback).toMatch(/at chargeCard \(/);
+    expect(detail.error).toMatch(/^Card declined by the issuer for invoice INV-\d+/);
+    expect(detail.traceback).toMatch(/^PaymentDeclinedError: Card declined[\s\S]*\n +at chargeCard \(/);
     // The duplicate skipped by the lock: SUCCESS with the skip payload as its result.
     const skipped = items.find((r) => r.metadata.skipped === true)!;
     const skippedDetail = await get(`/executions/by-task-id/${skipped.task_id}/?sync=false`, 'admin');

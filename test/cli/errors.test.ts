@@ -78,14 +78,15 @@ describe('CLI errors and help', () => {
     expect(bad.stdout).toBe('');
   });
 
-  it('unreachable database, missing driver, missing SQLite file: exit 1 with what to do', async () => {
+  it('unreachable database or Redis, missing driver, missing SQLite file: exit 1 with what to do', async () => {
     const missingFile = join(dir, 'nothing-here.db');
-    const [unreachable, noDriver, noFile] = await Promise.all([
+    const [unreachable, noDriver, noFile, noRedis] = await Promise.all([
       runCli(['stats', '--database', 'postgres://app:s3cret-pw@127.0.0.1:1/app']),
       runCli(['list', '--database', 'postgres://postgres@127.0.0.1:5432/postgres'], {}, [
         './test/cli/fixtures/hide-pg.mjs',
       ]),
       runCli(['show', 'x', '--database', `sqlite:${missingFile}`]),
+      runCli(['mark-timeout', '--redis', 'redis://:r3dis-pw@127.0.0.1:1', '--database', 'sqlite::memory:']),
     ]);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toContain('cannot reach the database at postgres://app:***@127.0.0.1:1/app');
@@ -98,5 +99,9 @@ describe('CLI errors and help', () => {
     expect(noFile.code).toBe(1);
     expect(noFile.stderr).toContain(`no SQLite database at ${missingFile}`);
     expect(noFile.stderr).toContain(`agentcore-task migrate --database sqlite:${missingFile}`);
+
+    expect(noRedis.code).toBe(1);
+    expect(noRedis.stderr).toContain('cannot reach Redis at redis://:***@127.0.0.1:1 (connect ECONNREFUSED');
+    expect(noRedis.stderr).not.toContain('r3dis-pw');
   });
 });

@@ -1,7 +1,6 @@
-import { redact } from '../../store/connect.js';
 import { migrateToLatest, migrationsFor } from '../../store/migrations.js';
 import { type CliIo, type Command, EXIT, parseCommandArgs, UsageError } from '../command.js';
-import { DATABASE_HELP, databaseUrl, withTasks } from '../database.js';
+import { DATABASE_HELP, databaseUrl, hidePassword, withTasks } from '../database.js';
 import { json } from '../format.js';
 
 const help = `Usage: agentcore-task migrate [options]
@@ -34,11 +33,11 @@ async function run(args: string[], io: CliIo): Promise<number> {
     all: Object.keys(migrationsFor(tasks.dialect.name)),
   }));
   if (values.json) {
-    io.stdout(json({ database: redact(url), applied, migrations: all }));
+    io.stdout(json({ database: hidePassword(url), applied, migrations: all }));
     return EXIT.OK;
   }
-  if (applied.length === 0) io.stdout(`${redact(url)}: up to date (${all.length} migrations)\n`);
-  else io.stdout(`${redact(url)}: applied ${applied.join(', ')}\n`);
+  if (applied.length === 0) io.stdout(`${hidePassword(url)}: up to date (${all.length} migrations)\n`);
+  else io.stdout(`${hidePassword(url)}: applied ${applied.join(', ')}\n`);
   return EXIT.OK;
 }
 

@@ -1,8 +1,7 @@
 import { serializeExecutionDetail } from '../../http/serialize.js';
-import { redact } from '../../store/connect.js';
 import type { TaskExecution } from '../../types.js';
 import { type CliIo, type Command, EXIT, parseCommandArgs, UsageError } from '../command.js';
-import { DATABASE_HELP, databaseUrl, withTasks } from '../database.js';
+import { DATABASE_HELP, databaseUrl, hidePassword, withTasks } from '../database.js';
 import { formatDuration, formatTime, json } from '../format.js';
 
 const help = `Usage: agentcore-task show <task_id> [options]
@@ -32,7 +31,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const execution = await withTasks(url, io, {}, (tasks) => tasks.tracker.getTask(taskId));
   if (!execution) {
     io.stderr(
-      `agentcore-task show: no run with task_id ${JSON.stringify(taskId)} in ${redact(url)}; "agentcore-task list --search <part of it>" finds runs by part of their task id or name\n`,
+      `agentcore-task show: no run with task_id ${JSON.stringify(taskId)} in ${hidePassword(url)}; "agentcore-task list --search <part of it>" finds runs by part of their task id or name\n`,
     );
     return EXIT.FAILURE;
   }
