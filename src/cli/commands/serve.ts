@@ -34,6 +34,8 @@ Options:
                    background (progress, successes, a failure, a duplicate skipped by the lock, a timed-out run);
                    through BullMQ with --redis, else the plain tracker API. Database: --database, else
                    ${DEMO_DATABASE_URL} ($DATABASE_URL and $REDIS_URL are not used).
+                   Give it a database of its own: it adds demo runs, and its timeout job marks any run
+                   silent for 5 minutes as FAILURE.
   -h, --help       Show this help
 
 SIGTERM or SIGINT stops accepting requests, lets open ones finish, flushes writes and exits 0.
