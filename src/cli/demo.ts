@@ -266,10 +266,11 @@ function plainRunner(
   const { tracker } = tasks;
   const running = new Set<Promise<void>>();
   let markTimer: NodeJS.Timeout | undefined;
+  let marking: Promise<unknown> = Promise.resolve();
   const runMarkTimeout = () => {
-    tasks.maintenance.runMarkTimeoutJob({ timeoutMinutes: DEMO_DEFAULTS.timeoutMinutes }).catch((error) => {
-      tasks.logger.warn({ err: error }, 'demo: the timeout job failed');
-    });
+    marking = tasks.maintenance
+      .runMarkTimeoutJob({ timeoutMinutes: DEMO_DEFAULTS.timeoutMinutes })
+      .catch((error) => tasks.logger.warn({ err: error }, 'demo: the timeout job failed'));
   };
   return {
     mode: 'plain tracker API',
@@ -316,13 +317,13 @@ function plainRunner(
     },
     async close() {
       clearInterval(markTimer);
-      await Promise.allSettled(running);
+      await Promise.allSettled([...running, marking]);
     },
   };
 }
 
 /**
- * Dispatches each job to a BullMQ queue of its own (registered PENDING before it is added) and runs it in a `tracked`
+ * Dispatches each job to a demo queue of its own (registered PENDING before it is added) and runs it in a `tracked`
  * worker; the timeout job runs on a BullMQ job scheduler processed by `createMaintenanceWorker`. Both queues are
  * removed from Redis when the demo stops.
  */
