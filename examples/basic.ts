@@ -1,10 +1,10 @@
 /**
  * Quick start: record a few task runs into an embedded SQLite file and print them as a table.
- * Run: npx tsx examples/basic.ts [database-url]
+ * Run: npx tsx examples/basic.ts (DATABASE_URL picks another database)
  */
 import { createAgentcoreTask, TaskLogCollector, TaskStatus } from 'agentcore-task';
 
-const tasks = await createAgentcoreTask({ database: process.argv[2] ?? 'sqlite:./agentcore-task.db' });
+const tasks = await createAgentcoreTask({ database: process.env.DATABASE_URL ?? 'sqlite:./agentcore-task.db' });
 
 // 1. Register a run right after dispatching it (here we just make up an id).
 const taskId = `report-${Date.now()}`;
