@@ -147,4 +147,20 @@ describe('maintenance on BullMQ (postgres)', () => {
     await waitFor('unknown job failed', async () => (await unknown.getState()) === 'failed');
     await worker.close();
   });
+
+  it('a manual maintenance job whose counter id a run of another queue holds is recorded as <queue>:<id>', async () => {
+    const queue = redis.queue('worker-collide');
+    await tasks.registerTaskExecution({ taskId: '1', taskName: 'app_job', module: 'app', queueName: 'app-queue' });
+    const worker = redis.worker(await createMaintenanceWorker(tasks, { connection, queueName: queue.name }));
+    const job = await queue.add('cleanup_old_task_executions', {});
+    expect(job.id).toBe('1');
+    const row = await waitFor('cleanup recorded', async () => {
+      const r = await tasks.tracker.getTask(`${queue.name}:1`);
+      return r?.status === 'SUCCESS' ? r : null;
+    });
+    expect(row).toMatchObject({ taskName: 'cleanup_old_task_executions', queueName: queue.name });
+    expect(await tasks.tracker.getTask('1')).toMatchObject({ taskName: 'app_job', status: 'PENDING', result: null });
+    expect(warnings.some((w) => w.includes(`as task_id "${queue.name}:1"`))).toBe(true);
+    await worker.close();
+  });
 });

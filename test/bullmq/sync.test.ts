@@ -153,14 +153,22 @@ describe('BullMQ sync source on postgres', () => {
     expect(stored(await tasks.tracker.getTask(taskId))).toEqual(stored(before));
   });
 
-  it('finds jobs with BullMQ automatic ids (recorded as <queue>:<id>)', async () => {
-    const queue = redis.queue('autoid');
-    redis.worker(new Worker(queue.name, async () => 41 + 1, { connection }));
-    const job = await queue.add('auto', {});
-    const taskId = taskIdOf(job);
-    await tasks.registerTaskExecution({ taskId, taskName: 'auto', module: 'm', queueName: queue.name });
-    await waitFor('completed', async () => (await job.getState()) === 'completed');
-    expect(await tasks.tracker.syncTask(taskId)).toMatchObject({ status: 'SUCCESS', result: 42 });
+  it('finds jobs with automatic ids, recorded as the job id or, after a collision, as <queue>:<id>', async () => {
+    const a = redis.queue('autoid-a');
+    const b = redis.queue('autoid-b');
+    redis.worker(new Worker(a.name, async () => 41 + 1, { connection }));
+    redis.worker(new Worker(b.name, async () => 'from B', { connection }));
+    const jobA = await a.add('auto', {});
+    const jobB = await b.add('auto', {});
+    expect([jobA.id, jobB.id]).toEqual(['1', '1']);
+    // As the recorders store them: A's job under its id, B's (same id, other queue) qualified.
+    await tasks.registerTaskExecution({ taskId: taskIdOf(jobA), taskName: 'auto', module: 'm', queueName: a.name });
+    const collided = `${b.name}:1`;
+    await tasks.registerTaskExecution({ taskId: collided, taskName: 'auto', module: 'm', queueName: b.name });
+    await waitFor('completed', async () => (await jobA.getState()) === 'completed');
+    await waitFor('completed', async () => (await jobB.getState()) === 'completed');
+    expect(await tasks.tracker.syncTask('1')).toMatchObject({ status: 'SUCCESS', result: 42, queueName: a.name });
+    expect(await tasks.tracker.syncTask(collided)).toMatchObject({ status: 'SUCCESS', result: 'from B' });
   });
 
   it('a source given queue objects reads only those; other queues are unknown (row unchanged)', async () => {

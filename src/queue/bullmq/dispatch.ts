@@ -4,7 +4,7 @@ import type { AgentcoreTask } from '../../create.js';
 import { coerceError } from '../../errors.js';
 import { TaskStatus } from '../../status.js';
 import type { CreatedBy, TaskExecution } from '../../types.js';
-import { jobArguments } from './lifecycle.js';
+import { collidedTaskId, jobArguments, takenByAnotherQueue } from './lifecycle.js';
 
 /** Options of `dispatch`. */
 export interface DispatchOptions {
@@ -14,7 +14,10 @@ export interface DispatchOptions {
   createdBy?: CreatedBy;
   /** Extra context stored with the run, e.g. `{ source: 'manual_trigger' }`. */
   metadata?: Record<string, unknown>;
-  /** BullMQ job options. A `jobId` given here is used as the `task_id`; otherwise a UUID is generated. */
+  /**
+   * BullMQ job options. A `jobId` given here is used as the `task_id` (`<queue>:<jobId>` when a run of another queue
+   * already holds it); otherwise a UUID is generated.
+   */
   jobOptions?: JobsOptions;
 }
 
@@ -42,15 +45,23 @@ export async function dispatch<D = unknown, R = unknown, N extends string = stri
   options: DispatchOptions,
 ): Promise<DispatchResult<D, R, N>> {
   const jobId = options.jobOptions?.jobId ?? randomUUID();
-  const execution = await tasks.tracker.registerTaskExecution({
-    taskId: jobId,
-    taskName: name || 'bullmq-job',
-    module: options.module,
-    ...jobArguments(data),
-    createdBy: options.createdBy ?? null,
-    metadata: options.metadata,
-    queueName: queue.name,
-  });
+  const register = (taskId: string) =>
+    tasks.tracker.registerTaskExecution({
+      taskId,
+      taskName: name || 'bullmq-job',
+      module: options.module,
+      ...jobArguments(data),
+      createdBy: options.createdBy ?? null,
+      metadata: options.metadata,
+      queueName: queue.name,
+    });
+  let taskId = jobId;
+  let execution = await register(taskId);
+  if (execution && takenByAnotherQueue(execution, queue.name)) {
+    // A custom jobId another queue's run already holds: record this job beside it, never in it.
+    taskId = collidedTaskId(tasks, queue.name, jobId, execution.queueName);
+    execution = await register(taskId);
+  }
   let job: Job<D, R, N>;
   try {
     // BullMQ's `add` is typed over its own extracted data/name types; ours are the same generics.
@@ -58,7 +69,7 @@ export async function dispatch<D = unknown, R = unknown, N extends string = stri
   } catch (error) {
     const reason = coerceError(error);
     await tasks.tracker
-      .updateTaskStatus(jobId, TaskStatus.FAILURE, {
+      .updateTaskStatus(taskId, TaskStatus.FAILURE, {
         error: `could not add the job to queue ${queue.name}: ${reason.message}`,
         traceback: reason.stack ?? null,
       })

@@ -3,33 +3,150 @@ import type { AgentcoreTask } from '../../create.js';
 import { coerceError } from '../../errors.js';
 import { isPlainObject } from '../../json-safe.js';
 import { TaskStatus } from '../../status.js';
-import type { ProgressInput, RegisterTaskInput } from '../../types.js';
+import type { ProgressInput, RegisterTaskInput, TaskExecution } from '../../types.js';
 
 /** The part of a BullMQ `Job` the recorders read; any `Job<Data, Result, Name>` fits. */
 export type JobLike = Pick<Job, 'id' | 'name' | 'data' | 'queueName' | 'attemptsMade' | 'opts' | 'finishedOn'>;
 
 /**
- * The `task_id` of a job. BullMQ's automatic ids are counters per queue (`"1"`, `"2"`, …) while `task_id` is unique
- * across queues, so those are recorded as `<queue>:<id>`. Custom ids (BullMQ forbids integer ones) and the ids
- * `dispatch` generates are used as they are.
+ * The `task_id` of a job: its BullMQ id, as a string (SPEC section 4), so `tasks.tracker.getTask(job.id)` finds the
+ * run of a job added with a plain `queue.add`.
+ *
+ * BullMQ ids are unique only per queue, and its automatic ids are counters (`"1"`, `"2"`, … in every queue), while
+ * `task_id` is unique. When a job is recorded and a run of **another** queue already holds its id, the job is recorded
+ * as `<queue>:<id>` instead (with a warning once per queue), never merged into the other run. `dispatch` (UUID ids)
+ * or custom job ids unique across queues avoid that.
  */
-export function taskIdOf(job: Pick<Job, 'id' | 'queueName'>): string {
-  return taskIdFor(job.queueName, String(job.id));
+export function taskIdOf(job: Pick<Job, 'id'>): string {
+  return String(job.id);
 }
 
-/** `taskIdOf` from a queue name and a job id (for events that give only the id). */
-export function taskIdFor(queueName: string, jobId: string): string {
-  return /^\d+$/.test(jobId) ? `${queueName}:${jobId}` : jobId;
+/** The `task_id` of a job whose own id is already taken by a run of another queue. */
+export function qualifiedTaskId(queueName: string, jobId: string): string {
+  return `${queueName}:${jobId}`;
 }
 
-/** The BullMQ job id of a run: the inverse of `taskIdOf`. */
+/**
+ * The BullMQ job id of a run: its `task_id`, without the `<queue>:` prefix of a job recorded under a qualified id.
+ * BullMQ's own ids are never of the form `<queue>:<x>` (automatic ids are numbers; a custom id with `:` has exactly
+ * three parts, and queue names cannot contain `:`), so stripping is unambiguous.
+ */
 export function jobIdOf(execution: { taskId: string; queueName: string | null }): string {
   const prefix = `${execution.queueName}:`;
   if (execution.queueName && execution.taskId.startsWith(prefix)) {
     const rest = execution.taskId.slice(prefix.length);
-    if (/^\d+$/.test(rest)) return rest;
+    if (/^\d+$/.test(rest) || (rest !== '' && !rest.includes(':'))) return rest;
   }
   return execution.taskId;
+}
+
+/** `true` when `row` is the run of a job of another queue (a row without a queue belongs to whoever records it). */
+export function takenByAnotherQueue(row: Pick<TaskExecution, 'queueName'>, queueName: string): boolean {
+  return row.queueName !== null && row.queueName !== queueName;
+}
+
+/** Queues whose id collision was already logged, per instance: one warning per queue is enough. */
+const warnedQueues = new WeakMap<AgentcoreTask, Set<string>>();
+
+/**
+ * The `task_id` a job is recorded under when a run of another queue holds its id; logs the first collision of each
+ * queue.
+ */
+export function collidedTaskId(tasks: AgentcoreTask, queueName: string, jobId: string, holder: string | null): string {
+  const taskId = qualifiedTaskId(queueName, jobId);
+  let warned = warnedQueues.get(tasks);
+  if (!warned) {
+    warned = new Set();
+    warnedQueues.set(tasks, warned);
+  }
+  if (!warned.has(queueName)) {
+    warned.add(queueName);
+    tasks.logger.warn(
+      { queue: queueName, jobId, taskId, otherQueue: holder },
+      `agentcore-task: job ${jobId} of queue ${queueName} has the same id as a run of queue ${holder}; it is recorded ` +
+        `as task_id "${taskId}" (and so are later collisions in this queue). BullMQ job ids are unique only per queue ` +
+        'and its automatic ids (counters) collide across queues: add jobs with dispatch (UUID ids) or give them ' +
+        'custom jobIds unique across queues, so task_id stays the job id.',
+    );
+  }
+  return taskId;
+}
+
+/** Reads a run without failing: `undefined` when the database cannot be read (recording goes on without the check). */
+async function peek(tasks: AgentcoreTask, taskId: string): Promise<TaskExecution | null | undefined> {
+  try {
+    return await tasks.tracker.getTask(taskId);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The `task_id` of a job that is already recorded (or about to be): its id, or `<queue>:<id>` when a run of another
+ * queue holds that id. One read; used where no start was seen (a listener attached mid-run, a job started elsewhere).
+ */
+export async function resolveTaskId(tasks: AgentcoreTask, queueName: string, jobId: string): Promise<string> {
+  const row = await peek(tasks, jobId);
+  return row && takenByAnotherQueue(row, queueName) ? collidedTaskId(tasks, queueName, jobId, row.queueName) : jobId;
+}
+
+/** Jobs remembered by one recorder; beyond it the oldest are forgotten (and resolved again by a read if needed). */
+const MAX_REMEMBERED_JOBS = 10_000;
+
+/**
+ * The `task_id` of each job a recorder (`tracked`, `instrumentWorker`) is following, so that later writes of the job
+ * — including events that carry only its id — go to the run its start was recorded under. Bounded; entries are
+ * dropped when the job completes or fails for good.
+ */
+export class JobTaskIds {
+  private readonly ids = new Map<string, Promise<string>>();
+
+  constructor(private readonly tasks: AgentcoreTask) {}
+
+  /**
+   * Records the start of an attempt (see `recordStart`) and remembers the job's `task_id`. Resolves with that id once
+   * the start is written; rejects only when the write does (`onRecordError: 'throw'`), and the id is remembered anyway.
+   */
+  start(job: JobLike, module: string): Promise<string> {
+    const jobId = String(job.id);
+    const key = jobKey(job.queueName, jobId);
+    const known = this.ids.get(key);
+    let taskId = jobId;
+    const started = (async () => {
+      if (known) taskId = await known;
+      return recordStart(this.tasks, job, module, known ? taskId : undefined, (id) => {
+        taskId = id;
+      });
+    })();
+    this.remember(
+      key,
+      started.catch(() => taskId),
+    );
+    return started;
+  }
+
+  /** The `task_id` of a job: remembered from its start, else resolved by a read. */
+  of(queueName: string, jobId: string): Promise<string> {
+    return this.ids.get(jobKey(queueName, jobId)) ?? resolveTaskId(this.tasks, queueName, jobId);
+  }
+
+  /** Forgets a job that is done (completed, or failed for good). */
+  forget(queueName: string, jobId: string): void {
+    this.ids.delete(jobKey(queueName, jobId));
+  }
+
+  private remember(key: string, taskId: Promise<string>): void {
+    this.ids.delete(key); // re-inserted as the newest
+    this.ids.set(key, taskId);
+    if (this.ids.size > MAX_REMEMBERED_JOBS) {
+      const oldest = this.ids.keys().next().value;
+      if (oldest !== undefined) this.ids.delete(oldest);
+    }
+  }
+}
+
+function jobKey(queueName: string, jobId: string): string {
+  return `${queueName}\u0000${jobId}`;
 }
 
 /** Errors BullMQ uses for control flow (the job was moved, not failed). */
@@ -66,34 +183,71 @@ export function jobTaskName(job: Pick<Job, 'name'>): string {
   return job.name ? job.name.slice(0, 255) : 'bullmq-job';
 }
 
-/**
- * Marks the attempt `STARTED`. A job added without `dispatch` has no row yet: the update creates it and the register
- * that follows fills in its name, module, arguments and queue.
- */
-export async function recordStart(tasks: AgentcoreTask, job: JobLike, module: string): Promise<void> {
-  const taskId = taskIdOf(job);
-  const row = await tasks.tracker.updateTaskStatus(taskId, TaskStatus.STARTED, {
-    metadata: { attempt: job.attemptsMade + 1 },
-  });
-  if (row && row.taskName !== '') return;
-  await tasks.tracker.registerTaskExecution({
-    taskId,
-    taskName: jobTaskName(job),
-    module,
-    ...jobArguments(job.data),
-    queueName: job.queueName,
-    initialStatus: TaskStatus.STARTED,
-  });
+/** What registering a job records: name, module, data and queue. */
+function registration(job: JobLike, module: string, taskId: string): RegisterTaskInput {
+  return { taskId, taskName: jobTaskName(job), module, ...jobArguments(job.data), queueName: job.queueName };
 }
 
-/** Records the end of an attempt that threw: `RETRY` when BullMQ will try again, else `FAILURE`. */
+/**
+ * Marks the attempt `STARTED`, registering the run when nobody did (a job added without `dispatch`), and picks the
+ * job's `task_id`: its id, or `<queue>:<id>` when a run of another queue holds that id (reported through
+ * `onQualified`). `knownTaskId` is the id an earlier attempt of the job was recorded under.
+ *
+ * Nothing is written before the id is known to be this job's. The first attempt of a job with an automatic id (added
+ * with `queue.add`, so most likely unrecorded) is one insert, which returns the row holding the id when there is one:
+ * a run of another queue is noticed without a read. Other jobs (`dispatch`ed, custom ids, retries) are one read, then
+ * the update; a job whose id was already resolved by this recorder is the update alone.
+ */
+export async function recordStart(
+  tasks: AgentcoreTask,
+  job: JobLike,
+  module: string,
+  knownTaskId?: string,
+  onQualified?: (taskId: string) => void,
+): Promise<string> {
+  const attempt = job.attemptsMade + 1;
+  const jobId = String(job.id);
+  let taskId = knownTaskId ?? jobId;
+  const qualify = (holder: string | null) => {
+    taskId = collidedTaskId(tasks, job.queueName, jobId, holder);
+    onQualified?.(taskId);
+  };
+  const likelyNew = job.attemptsMade === 0 && /^\d+$/.test(jobId);
+  let row: TaskExecution | null | undefined;
+  if (knownTaskId === undefined) row = likelyNew ? null : await peek(tasks, taskId);
+  if (row && takenByAnotherQueue(row, job.queueName)) {
+    qualify(row.queueName);
+    row = await peek(tasks, taskId);
+  }
+  if (row === null) {
+    const input = { ...registration(job, module, taskId), initialStatus: TaskStatus.STARTED, metadata: { attempt } };
+    let created = await tasks.tracker.registerTaskExecution(input);
+    if (created && taskId === jobId && takenByAnotherQueue(created, job.queueName)) {
+      qualify(created.queueName);
+      created = await tasks.tracker.registerTaskExecution({ ...input, taskId });
+    }
+    // Held in the write buffer (database unreachable) or inserted as this attempt's start: nothing more to write.
+    // Otherwise it returned this job's existing run, which the update below marks started.
+    if (!created || (created.status === TaskStatus.STARTED && created.metadata.attempt === attempt)) return taskId;
+  }
+  const updated = await tasks.tracker.updateTaskStatus(taskId, TaskStatus.STARTED, { metadata: { attempt } });
+  // A row an earlier update created (or one not readable above) gets its name, module, arguments and queue.
+  if (!updated || updated.taskName === '') await tasks.tracker.registerTaskExecution(registration(job, module, taskId));
+  return taskId;
+}
+
+/**
+ * Records the end of an attempt that threw: `RETRY` when BullMQ will try again, else `FAILURE`. `counted` says whether
+ * `attemptsMade` already includes this attempt (as in the worker's `failed` event).
+ */
 export async function recordFailure(
   tasks: AgentcoreTask,
+  taskId: string,
   job: JobLike,
   thrown: unknown,
   retry: boolean,
+  counted = false,
 ): Promise<void> {
-  const taskId = taskIdOf(job);
   if (isControlFlowError(thrown)) {
     // The processor moved its job (delayed, waiting for children, rate limited): it is waiting again, not failed.
     await tasks.tracker.updateTaskStatus(taskId, TaskStatus.PENDING);
@@ -103,7 +257,7 @@ export async function recordFailure(
   await tasks.tracker.updateTaskStatus(taskId, retry ? TaskStatus.RETRY : TaskStatus.FAILURE, {
     error: error.message || error.name,
     traceback: error.stack ?? null,
-    metadata: { attempt: job.attemptsMade + 1 },
+    metadata: { attempt: job.attemptsMade + (counted ? 0 : 1) },
   });
 }
 

@@ -7,7 +7,7 @@ import {
   type MaintenanceSchedule,
 } from '../../maintenance/index.js';
 import { redisOptionsFromUrl } from './connection.js';
-import { taskIdOf } from './lifecycle.js';
+import { resolveTaskId } from './lifecycle.js';
 import { loadBullmq } from './load.js';
 
 /** Queue of the maintenance jobs unless another is given. */
@@ -85,8 +85,8 @@ interface MaintenanceJobData {
 }
 
 /**
- * A BullMQ worker that runs the maintenance jobs the schedulers produce, each recorded under its job id and guarded
- * by the lock. Closed by `tasks.close()` (or close it yourself).
+ * A BullMQ worker that runs the maintenance jobs the schedulers produce, each recorded under its job id (see
+ * `taskIdOf` for ids another queue already used) and guarded by the lock. Closed by `tasks.close()` (or close it yourself).
  */
 export async function createMaintenanceWorker(
   tasks: AgentcoreTask,
@@ -100,7 +100,9 @@ export async function createMaintenanceWorker(
     queueName,
     async (job: Job<MaintenanceJobData>) => {
       const data = job.data ?? {};
-      const run = { taskId: taskIdOf(job), queueName: job.queueName };
+      // Scheduled jobs have ids `repeat:<scheduler id>:<millis>`; a manual `queue.add` has a counter id, which another
+      // queue's run may already hold (then the run is recorded as `<queue>:<id>`, as for any job).
+      const run = { taskId: await resolveTaskId(tasks, job.queueName, String(job.id)), queueName: job.queueName };
       if (job.name === CLEANUP_TASK_NAME) {
         return tasks.maintenance.runCleanupJob({
           ...run,

@@ -2,22 +2,17 @@ import type { Job, Worker } from 'bullmq';
 import type { AgentcoreTask } from '../../create.js';
 import { TaskStatus } from '../../status.js';
 import type { ProgressInput } from '../../types.js';
-import {
-  type JobLike,
-  progressInput,
-  recordFailure,
-  recordStart,
-  taskIdFor,
-  taskIdOf,
-  willRetry,
-} from './lifecycle.js';
+import { isControlFlowError, type JobLike, JobTaskIds, progressInput, recordFailure, willRetry } from './lifecycle.js';
 
 /** Default interval of the heartbeat a tracked processor sends while it runs: well below any sane timeout. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
 
 /** What a tracked processor receives besides its job. */
 export interface TrackedContext {
-  /** The run's `task_id`: the BullMQ job id (`<queue>:<id>` for BullMQ's automatic numeric ids). */
+  /**
+   * The run's `task_id`: the BullMQ job id, or `<queue>:<id>` when a run of another queue already held that id (see
+   * `taskIdOf`).
+   */
   readonly taskId: string;
   /**
    * Writes `progress_percent` (clamped 0–100), `progress_message`, `progress_step` (and extra keys) into the run's
@@ -67,8 +62,10 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
   options: TrackedOptions,
 ): BullmqProcessor<D, R, N> {
   const interval = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  // Keeps a collided job's `<queue>:<id>` between its attempts without reading it again.
+  const ids = new JobTaskIds(tasks);
   return async function trackedProcessor(job, token, signal) {
-    const taskId = taskIdOf(job);
+    const taskId = await ids.start(job, options.module);
     const heartbeat = async () => {
       await tasks.tracker.heartbeat(taskId);
     };
@@ -86,7 +83,6 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
         }
       },
     };
-    await recordStart(tasks, job, options.module);
     const timer = setInterval(() => {
       heartbeat().catch((error) => tasks.logger.warn({ err: error, taskId }, 'agentcore-task: heartbeat failed'));
     }, interval);
@@ -96,8 +92,10 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
       result = await processor(job as Job<D, R, N>, ctx, token, signal);
     } catch (error) {
       clearInterval(timer);
+      const retry = willRetry(job, error, false);
+      if (!retry && !isControlFlowError(error)) ids.forget(job.queueName, String(job.id));
       try {
-        await recordFailure(tasks, job, error, willRetry(job, error, false));
+        await recordFailure(tasks, taskId, job, error, retry);
       } catch (recordError) {
         // The job's own error matters more than ours: report and rethrow the original.
         tasks.logger.error({ err: recordError, taskId }, 'agentcore-task: could not record a failed attempt');
@@ -105,6 +103,7 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
       throw error;
     }
     clearInterval(timer);
+    ids.forget(job.queueName, String(job.id));
     await tasks.tracker.updateTaskStatus(taskId, TaskStatus.SUCCESS, { result });
     return result;
   };
@@ -129,35 +128,57 @@ export function instrumentWorker<D = unknown, R = unknown, N extends string = st
   worker: Worker<D, R, N>,
   options: InstrumentOptions,
 ): () => void {
-  const report = (what: string, jobId: unknown) => (error: unknown) =>
-    tasks.logger.error({ err: error, taskId: jobId }, `agentcore-task: could not record ${what}`);
+  const report = (what: string, taskId: unknown) => (error: unknown) =>
+    tasks.logger.error({ err: error, taskId }, `agentcore-task: could not record ${what}`);
+  // The task id each started job is recorded under, so events that carry only the job id write to the same run.
+  const ids = new JobTaskIds(tasks);
   const onActive = (job: Job<D, R, N>) => {
-    recordStart(tasks, job, options.module).catch(report('a started job', taskIdOf(job)));
+    ids.start(job, options.module).catch(report('a started job', job.id));
   };
   const onProgress = (job: Job<D, R, N>, progress: unknown) => {
     const input = progressInput(progress as ProgressInput);
-    if (input) tasks.tracker.reportProgress(taskIdOf(job), input).catch(report('progress', taskIdOf(job)));
+    if (!input) return;
+    ids
+      .of(job.queueName, String(job.id))
+      .then((taskId) => tasks.tracker.reportProgress(taskId, input))
+      .catch(report('progress', job.id));
   };
   const onCompleted = (job: Job<D, R, N>, result: R) => {
-    const taskId = taskIdOf(job);
-    tasks.tracker.updateTaskStatus(taskId, TaskStatus.SUCCESS, { result }).catch(report('a completed job', taskId));
+    const jobId = String(job.id);
+    ids
+      .of(job.queueName, jobId)
+      .then((taskId) => {
+        ids.forget(job.queueName, jobId);
+        return tasks.tracker.updateTaskStatus(taskId, TaskStatus.SUCCESS, { result });
+      })
+      .catch(report('a completed job', jobId));
   };
   const onFailed = (job: Job<D, R, N> | undefined, error: Error) => {
     if (!job?.id) return;
+    const jobId = String(job.id);
     // In this event `attemptsMade` already counts the failed attempt.
     const counted: JobLike = job;
-    recordFailure(tasks, counted, error, willRetry(counted, error, true)).catch(report('a failed job', taskIdOf(job)));
+    const retry = willRetry(counted, error, true);
+    ids
+      .of(job.queueName, jobId)
+      .then((taskId) => {
+        if (!retry && !isControlFlowError(error)) ids.forget(job.queueName, jobId);
+        return recordFailure(tasks, taskId, counted, error, retry, true);
+      })
+      .catch(report('a failed job', jobId));
   };
   const onStalled = (jobId: string) => {
     // The worker that ran it lost its lock (crashed or blocked): BullMQ moves the job back to waiting, or fails it on
     // the next pickup when it stalled too often. Both are recorded as they happen; this notes the stall itself.
-    const taskId = taskIdFor(worker.name, jobId);
-    tasks.tracker
-      .updateTaskStatus(taskId, TaskStatus.RETRY, {
-        error: 'job stalled (the worker running it lost its lock); moved back to waiting',
-        metadata: { stalled_at: new Date().toISOString() },
-      })
-      .catch(report('a stalled job', taskId));
+    ids
+      .of(worker.name, jobId)
+      .then((taskId) =>
+        tasks.tracker.updateTaskStatus(taskId, TaskStatus.RETRY, {
+          error: 'job stalled (the worker running it lost its lock); moved back to waiting',
+          metadata: { stalled_at: new Date().toISOString() },
+        }),
+      )
+      .catch(report('a stalled job', jobId));
   };
   worker.on('active', onActive);
   worker.on('progress', onProgress);
