@@ -1,6 +1,8 @@
 /** Shared pieces of the benchmarks: timing, percentiles, the result table and bench/results.json. */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import pg from 'pg';
+import { DEFAULT_POOL_SIZE } from '../src/store/connect.js';
 
 /** One line of the result table: ours beside its baseline, measured in the same run on the same services. */
 export interface BenchRow {
@@ -18,6 +20,16 @@ export interface BenchRow {
 }
 
 export const rows: BenchRow[] = [];
+
+/**
+ * A `pg.Pool` for a raw-driver baseline, the same size as the library's. An idle connection killed from outside
+ * (other test suites share the server) is replaced on the next query instead of crashing the run.
+ */
+export function rawPgPool(url: string, max = DEFAULT_POOL_SIZE): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', () => {});
+  return pool;
+}
 /** Everything else a part wants in results.json (query plans, sizes, memory), by part. */
 export const details: Record<string, unknown> = {};
 

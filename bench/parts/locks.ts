@@ -6,12 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { createAgentcoreTask, LOCK_KEY_PREFIX, silentLogger } from '../../src/index.js';
 import { DEFAULT_POOL_SIZE } from '../../src/store/connect.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
 import { REDIS_URL } from '../../test/helpers/env.js';
-import { bestOf, rate, throughput } from '../lib.js';
+import { bestOf, rate, rawPgPool, throughput } from '../lib.js';
 
 const PART = '6 locks';
 
@@ -70,7 +69,7 @@ export async function locks(opts: { pairs: number }) {
       logger: silentLogger,
       env: {},
     });
-    const pool = new pg.Pool({ connectionString: db.url, max: DEFAULT_POOL_SIZE });
+    const pool = rawPgPool(db.url);
     const rawPair = async (i: number) => {
       const name = `${LOCK_KEY_PREFIX}bench-raw-${i}`;
       await pool.query(

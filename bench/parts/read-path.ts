@@ -7,11 +7,9 @@
  */
 import http from 'node:http';
 import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { createAgentcoreTask, silentLogger, type TaskTracker } from '../../src/index.js';
-import { DEFAULT_POOL_SIZE } from '../../src/store/connect.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
-import { absolute, details, latency, summarize, throughput } from '../lib.js';
+import { absolute, details, latency, rawPgPool, summarize, throughput } from '../lib.js';
 import { generateExecutions } from '../support/generate.js';
 import { closedLoop, get, startServerProcess } from '../support/http.js';
 
@@ -40,7 +38,7 @@ export async function readPath(opts: { rows: number; windowMs: number }) {
   const db = await createTestDatabase('postgres');
   const captured: Statement[] = [];
   let capturing = false;
-  const pool = new pg.Pool({ connectionString: db.url, max: DEFAULT_POOL_SIZE });
+  const pool = rawPgPool(db.url);
   const kysely = new Kysely<never>({
     dialect: new PostgresDialect({ pool }),
     log: (event) => {

@@ -3,11 +3,10 @@
  * doing the same single statement, with the same pool size and concurrency, on PostgreSQL and SQLite.
  */
 import Sqlite from 'better-sqlite3';
-import pg from 'pg';
 import { createAgentcoreTask, silentLogger } from '../../src/index.js';
 import { DEFAULT_POOL_SIZE } from '../../src/store/connect.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
-import { rate, throughput } from '../lib.js';
+import { rate, rawPgPool, throughput } from '../lib.js';
 
 const PART = '1 write path';
 
@@ -40,7 +39,7 @@ export async function writePath(opts: { rows: number }) {
     let rawUpdate: (i: number) => Promise<unknown>;
     let closeRaw: () => Promise<void>;
     if (dialect === 'postgres') {
-      const pool = new pg.Pool({ connectionString: db.url, max: DEFAULT_POOL_SIZE });
+      const pool = rawPgPool(db.url);
       rawInsert = (i) =>
         pool.query(`${insertSql}($1,$2,$3,$4,$5,$6,$7::jsonb,$8::jsonb,$9::jsonb,$10,$11)`, row(i, 'raw'));
       rawUpdate = (i) => pool.query(updateSqlPg, [JSON.stringify({ a: i, b: 'x', c: true }), new Date(), `raw-${i}`]);
