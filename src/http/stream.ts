@@ -44,7 +44,10 @@ export const STREAM_DEFAULTS = Object.freeze({
 
 /** The one event type of the streams: the changed run as a list item. */
 export interface StreamEventMap {
+  /** A run was created or changed: the list item. */
   execution: ReturnType<typeof serializeExecution>;
+  /** A run was deleted by cleanup: only its ids (the row is gone). */
+  deleted: { id: number; task_id: string };
 }
 
 interface Entry {
@@ -141,7 +144,7 @@ export class StreamHub {
   }
 
   private offer(s: Subscriber, entry: Entry): void {
-    if (entry.change.kind === 'deleted' || !s.accepts(entry.change)) return;
+    if (!s.accepts(entry.change)) return;
     if (s.queue.length >= STREAM_DEFAULTS.maxPendingPerStream) {
       s.stream.close(); // too far behind: the client reconnects and resumes from its last id
       return;
@@ -159,6 +162,11 @@ export class StreamHub {
         const entry = s.queue.shift()!;
         if ((s.latest.get(entry.change.id) ?? 0) > entry.seq) continue;
         s.latest.delete(entry.change.id);
+        if (entry.change.kind === 'deleted') {
+          // The row is gone, so only what the change carries is sent, to streams whose scope (creator) admits it.
+          sendEvent(s.stream, 'deleted', entry.seq, { id: entry.change.id, task_id: entry.change.task_id });
+          continue;
+        }
         const run = await this.read(entry);
         if (!run || !canSeeExecution(s.viewer, run) || !(await s.matches(run))) continue;
         sendEvent(s.stream, 'execution', entry.seq, serializeExecution(run, s.serialize));

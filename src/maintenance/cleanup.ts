@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
 import type { Settings } from '../settings.js';
-import { TaskStatus } from '../status.js';
+import { TaskStatus, type TaskStatusValue } from '../status.js';
 import type { ExecutionStore } from '../store/execution-store.js';
 import { DEFAULT_CLEANUP_BATCH_SIZE } from './names.js';
 
@@ -14,6 +14,14 @@ export interface CleanupOptions {
   batchSize?: number;
   /** Called after each batch with the number of rows deleted so far (progress for the CLI). */
   onBatch?: (deletedSoFar: number) => void;
+}
+
+/** A run removed by cleanup, as announced on the change feed. */
+export interface DeletedRun {
+  id: number;
+  taskId: string;
+  status: TaskStatusValue;
+  createdById: string | null;
 }
 
 /** What cleanup returns (snake_case, as the seed's task result). */
@@ -33,13 +41,14 @@ const DAY_MS = 86_400_000;
 /**
  * Deletes old runs in batches: select up to `batchSize` ids, delete those ids, repeat. No statement touches more than
  * one batch and nothing runs in a long transaction, so concurrent writers (new runs, updates) never wait long, and a
- * run created meanwhile is never eligible (it is newer than the cutoff). Deleted rows are not published on the change
- * feed (a cleanup may delete millions; readers see them vanish on their next list).
+ * run created meanwhile is never eligible (it is newer than the cutoff). Each deleted run is announced to `onDeleted`
+ * once its batch is gone (the change feed coalesces them into few messages).
  */
 export async function cleanupOldExecutions(
   store: ExecutionStore,
   settings: Settings,
   options: CleanupOptions = {},
+  onDeleted?: (runs: DeletedRun[]) => void,
 ): Promise<CleanupResult> {
   const retentionDays = options.retentionDays ?? settings.retentionDays;
   const onlyCompleted = options.onlyCompleted ?? settings.cleanupOnlyCompleted;
@@ -61,16 +70,42 @@ export async function cleanupOldExecutions(
   const { db } = store;
   let deleted = 0;
   for (;;) {
-    let select = db.selectFrom('agentcore_task_execution').select('id').where('created_at', '<', dbCutoff);
+    let select = db
+      .selectFrom('agentcore_task_execution')
+      .select(['id', 'task_id', 'status', 'created_by_id'])
+      .where('created_at', '<', dbCutoff);
     if (onlyCompleted) select = select.where('status', 'in', COMPLETED);
-    const ids = (await select.limit(batchSize).execute()).map((r) => r.id);
+    const rows = await select.limit(batchSize).execute();
+    const ids = rows.map((r) => r.id);
     if (ids.length === 0) break;
     // The conditions are repeated so a row that changed since the select is judged again.
     let remove = db.deleteFrom('agentcore_task_execution').where('id', 'in', ids).where('created_at', '<', dbCutoff);
     if (onlyCompleted) remove = remove.where('status', 'in', COMPLETED);
     const result = await remove.executeTakeFirst();
-    deleted += Number(result.numDeletedRows);
+    const removed = Number(result.numDeletedRows);
+    deleted += removed;
     options.onBatch?.(deleted);
+    if (onDeleted) {
+      // Announce exactly the rows that went: when a row changed between select and delete, ask which ones stayed.
+      const kept =
+        removed === ids.length
+          ? new Set<string>()
+          : new Set(
+              (await db.selectFrom('agentcore_task_execution').select('id').where('id', 'in', ids).execute()).map((r) =>
+                String(r.id),
+              ),
+            );
+      onDeleted(
+        rows
+          .filter((r) => !kept.has(String(r.id)))
+          .map((r) => ({
+            id: Number(r.id),
+            taskId: r.task_id,
+            status: r.status as TaskStatusValue,
+            createdById: r.created_by_id,
+          })),
+      );
+    }
     if (ids.length < batchSize) break;
   }
   return {

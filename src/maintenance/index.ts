@@ -35,7 +35,10 @@ export class Maintenance {
    * const { deleted_count } = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 7 });
    */
   async cleanupOldExecutions(options: CleanupOptions = {}): Promise<CleanupResult> {
-    return cleanupOldExecutions(this.host.tracker.store, await this.host.settings.get(), options);
+    const tracker = this.host.tracker;
+    return cleanupOldExecutions(tracker.store, await this.host.settings.get(), options, (runs) => {
+      for (const run of runs) tracker.emit(run, 'deleted');
+    });
   }
 
   /**

@@ -154,6 +154,31 @@ describe('stream routes on PostgreSQL', () => {
     await Promise.all([a.close(), b.close(), admin.close()]);
   });
 
+  it('announces runs deleted by cleanup as event: deleted, only to streams whose scope admits them', async () => {
+    const a = await api.open('/executions/stream/', 'a');
+    const b = await api.open('/executions/stream/', 'b');
+    const old = uid('old-a');
+    await worker.registerTaskExecution({ taskId: old, taskName: 'report', module: 'm', createdBy: { id: 1 } });
+    await worker.tracker.updateTaskStatus(old, 'SUCCESS');
+    await tasks.db
+      .updateTable('agentcore_task_execution')
+      .set({ created_at: new Date(Date.now() - 40 * 86_400_000) })
+      .where('task_id', '=', old)
+      .execute();
+    const result = await worker.maintenance.cleanupOldExecutions({ retentionDays: 30 });
+    expect(result.deleted_count).toBeGreaterThanOrEqual(1);
+    const event = await a.until(
+      () => a.events.find((e) => e.event === 'deleted' && JSON.parse(e.data).task_id === old),
+      1000,
+      'deleted event',
+    );
+    expect(Object.keys(JSON.parse(event.data)).sort()).toEqual(['id', 'task_id']);
+    await sleep(200);
+    expect(b.events.some((e) => e.data.includes(old))).toBe(false);
+    await a.close();
+    await b.close();
+  });
+
   it('never shows runs without a creator, nor widens scope for a non-admin', async () => {
     expect((await api.get('/executions/stream/?my_tasks=false', 'a')).status).toBe(403);
     expect((await api.get('/executions/stream/?created_by=2', 'a')).status).toBe(403);
