@@ -23,11 +23,11 @@ import {
   executionPageSchema,
   idParamSchema,
   type ListQuery,
+  listFilters,
   listQuerySchema,
   locksSchema,
   myTasksQuerySchema,
   parseMetadataFields,
-  parseMetadataFilters,
   parseQuery,
   parseWith,
   rejectNulCharacters,
@@ -164,16 +164,6 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       results: page.results.map((run) => serializeExecution(run, serialize)),
     });
   };
-
-  const listFilters = (query: ListQuery, params: URLSearchParams): ExecutionFilters => ({
-    module: query.module,
-    taskName: query.task_name,
-    status: query.status,
-    startDate: query.start_date,
-    endDate: query.end_date,
-    search: query.search,
-    metadata: parseMetadataFilters(params),
-  });
 
   const listDoc: Pick<RouteDoc, 'extraQuery' | 'tags' | 'responses'> = {
     extraQuery: [metadataFilterParam],

@@ -8,6 +8,7 @@ import { configPatchSchema } from '../settings.js';
 import { TaskStatus } from '../status.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../store/execution-store.js';
 import { METADATA_KEY, parseDateBound } from '../store/filters.js';
+import type { ExecutionFilters } from '../types.js';
 import { ORDERING_FIELDS } from '../types.js';
 
 // ── Query parameter building blocks ─────────────────────────────────────────────────────────────────────────────
@@ -289,6 +290,22 @@ export function parseMetadataFilters(params: URLSearchParams): Record<string, st
     filters[key] = value;
   }
   return filters;
+}
+
+/** The store filters of a list-shaped query (list, my-tasks, list stream), without the creator scope. */
+export function listFilters(
+  query: Pick<ListQuery, 'module' | 'task_name' | 'status' | 'start_date' | 'end_date' | 'search'>,
+  params: URLSearchParams,
+): ExecutionFilters {
+  return {
+    module: query.module,
+    taskName: query.task_name,
+    status: query.status,
+    startDate: query.start_date,
+    endDate: query.end_date,
+    search: query.search,
+    metadata: parseMetadataFilters(params),
+  };
 }
 
 /** `metadata_fields=a,b` → `['a', 'b']`. */

@@ -13,9 +13,9 @@ import { notFound } from './errors.js';
 import {
   detailErrorSchema,
   idParamSchema,
+  listFilters,
   listQuerySchema,
   parseMetadataFields,
-  parseMetadataFilters,
   parseQuery,
   parseWith,
   validationErrorSchema,
@@ -287,13 +287,7 @@ export function registerStreamRoutes(route: RegisterRoute, ctx: HttpContext, hub
       const query = parseQuery(listQuerySchema, params);
       const viewer = viewerOf(c);
       const filters: ExecutionFilters = {
-        module: query.module,
-        taskName: query.task_name,
-        status: query.status,
-        startDate: query.start_date,
-        endDate: query.end_date,
-        search: query.search,
-        metadata: parseMetadataFilters(params),
+        ...listFilters(query, params),
         createdById: resolveCreatorScope(viewer, query),
       };
       const ownId = String(viewer.user.id);

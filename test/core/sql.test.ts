@@ -1,38 +1,10 @@
-import {
-  type DefaultQueryCompiler,
-  DummyDriver,
-  Kysely,
-  MysqlAdapter,
-  MysqlQueryCompiler,
-  PostgresAdapter,
-  PostgresQueryCompiler,
-  SqliteAdapter,
-  SqliteQueryCompiler,
-} from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { type DialectName, metadataMerge, type SqlDialect } from '../../src/store/dialect.js';
 import { mysqlDialect } from '../../src/store/mysql/dialect.js';
 import { postgresDialect } from '../../src/store/postgres/dialect.js';
 import type { Database } from '../../src/store/schema.js';
 import { sqliteDialect } from '../../src/store/sqlite/dialect.js';
-
-/** A Kysely that only compiles (Kysely's own `testSql` approach): what SQL each dialect piece produces. */
-function compiler(name: DialectName): Kysely<Database> {
-  const parts: Record<DialectName, [new () => unknown, new () => DefaultQueryCompiler]> = {
-    postgres: [PostgresAdapter, PostgresQueryCompiler],
-    mysql: [MysqlAdapter, MysqlQueryCompiler],
-    sqlite: [SqliteAdapter, SqliteQueryCompiler],
-  };
-  const [Adapter, Compiler] = parts[name];
-  return new Kysely<Database>({
-    dialect: {
-      createAdapter: () => new Adapter() as never,
-      createDriver: () => new DummyDriver(),
-      createIntrospector: () => ({}) as never,
-      createQueryCompiler: () => new Compiler(),
-    },
-  });
-}
+import { compiler } from '../helpers/compiler.js';
 
 const DIALECT: Record<DialectName, SqlDialect> = {
   postgres: postgresDialect,

@@ -1,36 +1,8 @@
-import {
-  type DefaultQueryCompiler,
-  DummyDriver,
-  Kysely,
-  MysqlAdapter,
-  MysqlQueryCompiler,
-  PostgresAdapter,
-  PostgresQueryCompiler,
-  SqliteAdapter,
-  SqliteQueryCompiler,
-} from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { LOCK_DIALECTS } from '../../src/locks/database/database-lock-provider.js';
 import type { DialectName } from '../../src/store/dialect.js';
 import type { Database } from '../../src/store/schema.js';
-
-/** A Kysely that only compiles (Kysely's `testSql` approach): the SQL each dialect's lock acquisition produces. */
-function compiler(name: DialectName): Kysely<Database> {
-  const parts: Record<DialectName, [new () => unknown, new () => DefaultQueryCompiler]> = {
-    postgres: [PostgresAdapter, PostgresQueryCompiler],
-    mysql: [MysqlAdapter, MysqlQueryCompiler],
-    sqlite: [SqliteAdapter, SqliteQueryCompiler],
-  };
-  const [Adapter, Compiler] = parts[name];
-  return new Kysely<Database>({
-    dialect: {
-      createAdapter: () => new Adapter() as never,
-      createDriver: () => new DummyDriver(),
-      createIntrospector: () => ({}) as never,
-      createQueryCompiler: () => new Compiler(),
-    },
-  });
-}
+import { compiler } from '../helpers/compiler.js';
 
 const acquireSql = (name: DialectName) =>
   LOCK_DIALECTS[name].acquireQuery(compiler(name), 'agentcore_task_task_lock:k', 'owner-1', 2500).compile();
