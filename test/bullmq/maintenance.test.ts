@@ -26,6 +26,23 @@ describe('maintenance on BullMQ (postgres)', () => {
     await tasks?.close();
   });
 
+  it('scheduleMaintenance(queue) alone schedules from the environment and code settings', async () => {
+    const queue = redis.queue('schedules-env');
+    const applied = await scheduleMaintenance(queue, {
+      settings: { markTimeoutEnabled: false, cleanupCrontab: '0 5 * * *' },
+    });
+    expect(applied).toEqual({
+      cleanup: {
+        id: 'agentcore-task-cleanup-old-executions',
+        taskName: 'cleanup_old_task_executions',
+        pattern: '0 5 * * *',
+      },
+      markTimeout: null,
+    });
+    const schedulers = await queue.getJobSchedulers();
+    expect(schedulers.map((s) => s.key)).toEqual(['agentcore-task-cleanup-old-executions']);
+  });
+
   it('scheduleMaintenance upserts the two job schedulers with the seed ids and the crontabs (UTC)', async () => {
     const queue = redis.queue('schedules');
     const applied = await scheduleMaintenance(tasks, queue);

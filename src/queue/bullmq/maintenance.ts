@@ -1,11 +1,14 @@
 import type { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
 import type { AgentcoreTask } from '../../create.js';
+import { consoleLogger } from '../../logger.js';
 import {
   CLEANUP_TASK_NAME,
   MARK_TIMEOUT_TASK_NAME,
   type MaintenanceJobResult,
   type MaintenanceSchedule,
 } from '../../maintenance/index.js';
+import { cleanupSchedule, markTimeoutSchedule } from '../../maintenance/schedule.js';
+import { DEFAULT_SETTINGS, type Settings, settingsFromEnv, validateCodeSettings } from '../../settings.js';
 import { redisOptionsFromUrl } from './connection.js';
 import { resolveTaskId } from './lifecycle.js';
 import { loadBullmq } from './load.js';
@@ -30,23 +33,53 @@ export interface ScheduledMaintenance {
   markTimeout: MaintenanceSchedule | null;
 }
 
+type SchedulerQueue = Pick<Queue, 'upsertJobScheduler' | 'removeJobScheduler'>;
+
 /**
  * Upserts BullMQ job schedulers for the maintenance jobs (ids `agentcore-task-cleanup-old-executions` and
  * `agentcore-task-mark-timed-out-executions`) from the settings: the crontab, or an interval when it is invalid (with
  * a warning). A disabled job's scheduler is removed. Call it again after changing the settings at run time.
  *
+ * Given an instance, it uses the effective settings (environment, code, run-time overrides in the config table);
+ * given only the queue, the `AGENTCORE_TASK_*` environment variables and `options.settings`.
+ *
  * @example
  * const queue = new Queue('agentcore-task-maintenance', { connection });
- * await scheduleMaintenance(tasks, queue);
+ * await scheduleMaintenance(tasks, queue);      // or scheduleMaintenance(queue) from the environment alone
  * await createMaintenanceWorker(tasks, { connection });
  */
 export async function scheduleMaintenance(
+  queue: SchedulerQueue,
+  options?: ScheduleMaintenanceOptions & { settings?: Partial<Settings> },
+): Promise<ScheduledMaintenance>;
+export async function scheduleMaintenance(
   tasks: AgentcoreTask,
-  queue: Pick<Queue, 'upsertJobScheduler' | 'removeJobScheduler'>,
-  options: ScheduleMaintenanceOptions = {},
+  queue: SchedulerQueue,
+  options?: ScheduleMaintenanceOptions,
+): Promise<ScheduledMaintenance>;
+export async function scheduleMaintenance(
+  first: AgentcoreTask | SchedulerQueue,
+  second?: SchedulerQueue | (ScheduleMaintenanceOptions & { settings?: Partial<Settings> }),
+  third?: ScheduleMaintenanceOptions,
 ): Promise<ScheduledMaintenance> {
-  const [cleanup] = await tasks.maintenance.getCleanupSchedule({ intervalHours: options.cleanupIntervalHours });
-  const [markTimeout] = await tasks.maintenance.getMarkTimeoutSchedule();
+  const queueOnly = typeof (first as SchedulerQueue).upsertJobScheduler === 'function';
+  const queue = (queueOnly ? first : second) as SchedulerQueue;
+  const options = ((queueOnly ? second : third) ?? {}) as ScheduleMaintenanceOptions & { settings?: Partial<Settings> };
+  let cleanup: MaintenanceSchedule | undefined;
+  let markTimeout: MaintenanceSchedule | undefined;
+  if (queueOnly) {
+    const settings: Settings = {
+      ...DEFAULT_SETTINGS,
+      ...settingsFromEnv(),
+      ...validateCodeSettings(options.settings ?? {}),
+    };
+    [cleanup] = cleanupSchedule(settings, consoleLogger, { intervalHours: options.cleanupIntervalHours });
+    [markTimeout] = markTimeoutSchedule(settings, consoleLogger);
+  } else {
+    const tasks = first as AgentcoreTask;
+    [cleanup] = await tasks.maintenance.getCleanupSchedule({ intervalHours: options.cleanupIntervalHours });
+    [markTimeout] = await tasks.maintenance.getMarkTimeoutSchedule();
+  }
   const apply = async (id: string, entry: MaintenanceSchedule | undefined) => {
     if (!entry) {
       await queue.removeJobScheduler(id);
