@@ -25,8 +25,9 @@ if (want('4'))
   await cleanup({
     expired: Math.round(500_000 * scale),
     recent: Math.round(100_000 * scale),
-    rate: 200,
-    quietMs: Math.max(2000, 8000 * scale),
+    rate: 500,
+    quietMs: Math.max(2000, 5000 * scale),
+    batchSizes: [5000, 1000],
   });
 if (want('5'))
   await stream({

@@ -2,7 +2,8 @@
  * Part 4 — cleanup. 500,000 completed runs older than the retention (plus recent runs that must stay) in
  * PostgreSQL; `tasks.maintenance.cleanupOldExecutions()` deletes them in batches while another instance (its own
  * connections) registers new runs at a steady rate. Reported: the total cleanup time, and the inserter's p99 latency
- * during cleanup against its p99 measured just before, without cleanup (goal: at most 3×).
+ * during cleanup against its p99 just before and just after, without cleanup (goal: at most 3×). Run with the default
+ * batch size and again with a smaller one, on a fresh set of expired rows, to show what the batch size trades.
  */
 import { createAgentcoreTask, silentLogger } from '../../src/index.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
@@ -30,17 +31,28 @@ function steadyInserter(register: (i: number) => Promise<unknown>, rate: number)
       inFlight.add(p);
     }
   })();
+  const stop = async () => {
+    stopped = true;
+    await loop;
+    await Promise.all(inFlight);
+    return { samples, errors };
+  };
   return {
-    async stop() {
-      stopped = true;
-      await loop;
-      await Promise.all(inFlight);
-      return { samples, errors };
+    stop,
+    async stopAfter(ms: number) {
+      await new Promise((r) => setTimeout(r, ms));
+      return stop();
     },
   };
 }
 
-export async function cleanup(opts: { expired: number; recent: number; rate: number; quietMs: number }) {
+export async function cleanup(opts: {
+  expired: number;
+  recent: number;
+  rate: number;
+  quietMs: number;
+  batchSizes: number[];
+}) {
   const db = await createTestDatabase('postgres');
   const tasks = await createAgentcoreTask({ database: db.url, realtime: false, logger: silentLogger, env: {} });
   const writer = await createAgentcoreTask({
@@ -51,68 +63,70 @@ export async function cleanup(opts: { expired: number; recent: number; rate: num
     migrate: false,
   });
   try {
-    const genSeconds =
-      (await generateExecutions(db.url, { rows: opts.expired, daysAgoFrom: 31, daysAgoTo: 60, runningShare: 0 })) +
-      (await generateExecutions(db.url, { rows: opts.recent, from: opts.expired + 1, daysAgoTo: 29 }));
-    let run = 0;
+    let genSeconds = await generateExecutions(db.url, { rows: opts.recent, from: 1e9, daysAgoTo: 29 });
     const register = (tag: string) => (i: number) =>
       writer.registerTaskExecution({
-        taskId: `insert-${tag}-${run}-${i}`,
+        taskId: `insert-${tag}-${i}`,
         taskName: 'bench.insert',
         module: 'bench',
         createdBy: { id: i % 1000 },
         metadata: { i },
       });
-    // Warm up, then the quiet figure, then the same load during cleanup.
-    run++;
-    await (async () => {
-      const w = steadyInserter(register('warm'), opts.rate);
-      await new Promise((r) => setTimeout(r, 1000));
-      await w.stop();
-    })();
-    const quietLoad = steadyInserter(register('quiet'), opts.rate);
-    await new Promise((r) => setTimeout(r, opts.quietMs));
-    const quiet = await quietLoad.stop();
-
-    const busyLoad = steadyInserter(register('busy'), opts.rate);
-    const t = performance.now();
-    const result = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 30 });
-    const seconds = (performance.now() - t) / 1000;
-    const busy = await busyLoad.stop();
-
+    const runs: Record<string, unknown> = {};
+    // The default batch size (SPEC: 5000), then a smaller one: each on a fresh set of expired rows.
+    for (const [round, batchSize] of opts.batchSizes.entries()) {
+      genSeconds += await generateExecutions(db.url, {
+        rows: opts.expired,
+        from: 1 + round * opts.expired,
+        daysAgoFrom: 31,
+        daysAgoTo: 60,
+        runningShare: 0,
+      });
+      // Warm up, then the quiet figure, then the same load during cleanup.
+      await steadyInserter(register(`warm${round}`), opts.rate).stopAfter(1000);
+      const quiet = await steadyInserter(register(`quiet${round}`), opts.rate).stopAfter(opts.quietMs);
+      const busyLoad = steadyInserter(register(`busy${round}`), opts.rate);
+      const t = performance.now();
+      const result = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 30, batchSize });
+      const seconds = (performance.now() - t) / 1000;
+      const busy = await busyLoad.stop();
+      const after = await steadyInserter(register(`after${round}`), opts.rate).stopAfter(opts.quietMs);
+      // The quiet figure pools the windows just before and just after: the same conditions around the cleanup.
+      const q = summarize([...quiet.samples, ...after.samples]);
+      const b = summarize(busy.samples);
+      const label = `batchSize ${batchSize}${round === 0 ? ', default' : ''}`;
+      measured(
+        PART,
+        `cleanup of ${opts.expired.toLocaleString('en')} expired rows (${label})`,
+        's',
+        seconds,
+        null,
+        '',
+        result.deleted_count === opts.expired ? null : false,
+        `${Math.round(result.deleted_count / seconds)} rows/s; ${result.deleted_count} deleted`,
+      );
+      latency(
+        PART,
+        `inserter p99 during cleanup (${label}; ${opts.rate}/s)`,
+        'p99 ms',
+        b.p99,
+        q.p99,
+        3,
+        `baseline: same inserter just before and after, no cleanup; p95 ${b.p95.toFixed(1)}/${q.p95.toFixed(1)}, p50 ${b.p50.toFixed(1)}/${q.p50.toFixed(1)} ms; ${b.n} samples; ${busy.errors + quiet.errors + after.errors} errors`,
+      );
+      runs[String(batchSize)] = { seconds, result, quiet: q, busy: b };
+    }
     const left = await tasks.db
       .selectFrom('agentcore_task_execution')
       .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('task_id', 'like', 'bench-%')
       .executeTakeFirstOrThrow();
-    const q = summarize(quiet.samples);
-    const b = summarize(busy.samples);
-    measured(
-      PART,
-      `cleanup of ${opts.expired.toLocaleString('en')} expired rows`,
-      's',
-      seconds,
-      null,
-      '',
-      result.deleted_count === opts.expired ? null : false,
-      `${Math.round(result.deleted_count / seconds)} rows/s, batches of 5000; ${result.deleted_count} deleted, ${left.n} left`,
-    );
-    latency(
-      PART,
-      `inserter p99 during cleanup (${opts.rate}/s)`,
-      'p99 ms',
-      b.p99,
-      q.p99,
-      3,
-      `baseline: same inserter without cleanup; p50 ${b.p50.toFixed(1)}/${q.p50.toFixed(1)} ms; ${busy.errors + quiet.errors} errors`,
-    );
     details.cleanup = {
       expired: opts.expired,
       recent: opts.recent,
+      recentLeft: Number(left.n),
       generateSeconds: Math.round(genSeconds),
-      result,
-      rowsLeft: Number(left.n),
-      quiet: q,
-      busy: b,
+      runs,
     };
   } finally {
     await writer.close();

@@ -18,6 +18,8 @@ import { rssMiB, startServerProcess } from '../support/http.js';
 
 const PART = '5 live stream';
 const UPDATER = fileURLToPath(new URL('../support/updater.ts', import.meta.url));
+/** Wall-clock time with sub-millisecond resolution, comparable across processes on one machine. */
+const epochMs = () => performance.timeOrigin + performance.now();
 
 /** One open SSE connection that records the `bench_seq` of every execution event and its latency. */
 class Subscriber {
@@ -92,7 +94,7 @@ class Subscriber {
     const sent = item.metadata?.bench_sent;
     if (typeof seq === 'number' && typeof sent === 'number' && !this.seqs.has(seq)) {
       this.seqs.add(seq);
-      this.latencies.push(Date.now() - sent);
+      this.latencies.push(epochMs() - sent);
     }
   }
 
@@ -107,10 +109,10 @@ async function rawNotifyLatency(url: string, rate: number, count: number): Promi
   const sender = new pg.Client({ connectionString: url });
   await Promise.all([listener.connect(), sender.connect()]);
   const samples: number[] = [];
-  listener.on('notification', (n) => samples.push(Date.now() - Number(n.payload)));
+  listener.on('notification', (n) => samples.push(epochMs() - Number(n.payload)));
   await listener.query('listen bench_raw');
   for (let k = 0; k < count; k++) {
-    await sender.query('select pg_notify($1, $2)', ['bench_raw', String(Date.now())]);
+    await sender.query('select pg_notify($1, $2)', ['bench_raw', String(epochMs())]);
     await new Promise((r) => setTimeout(r, 1000 / rate));
   }
   await new Promise((r) => setTimeout(r, 200));

@@ -1,7 +1,7 @@
 /**
  * Writes progress at a steady rate from its own process (as a worker on another machine would), for the live-stream
  * benchmark. Environment: `DATABASE_URL`, `REALTIME`, `RATE` (updates/s), `DURATION_MS`, `RUNS` (task ids
- * `sse-1` … `sse-RUNS`, updated round robin). Each update carries `bench_seq` and `bench_sent` (epoch ms) in its
+ * `sse-1` … `sse-RUNS`, updated round robin). Each update carries `bench_seq` and `bench_sent` (epoch ms, fractional) in its
  * metadata. Prints `{"sent":N,"maxLagMs":M}` at the end (how far behind schedule a send ever started).
  */
 import { createAgentcoreTask, silentLogger } from '../../src/index.js';
@@ -30,7 +30,8 @@ for (let k = 0; k < total; k++) {
     tasks.tracker.reportProgress(`sse-${(k % runs) + 1}`, {
       percent: k % 101,
       bench_seq: k,
-      bench_sent: Date.now(),
+      // Sub-millisecond wall-clock time, comparable with the receiving process's.
+      bench_sent: performance.timeOrigin + performance.now(),
     }),
   );
 }
