@@ -3,17 +3,24 @@
  * type measured over HTTP at 1 and 16 connections (p50/p95/p99, req/s), beside the raw SQL of the same query(ies)
  * run through `pg` at the same concurrency with the same pool size. The SQL is captured from the library itself
  * (the tracker call behind each route, through a logging Kysely), so both sides run exactly the same statements.
- * EXPLAIN of the list queries goes into results.json, and the table says whether they use indexes.
+ * A second baseline isolates the cost of HTTP itself: the same statements behind a bare `node:http` + `pg` server
+ * (bench/support/raw-server.ts). EXPLAIN of the list queries goes into results.json, and the table says whether
+ * they use indexes.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Kysely, PostgresDialect } from 'kysely';
 import { createAgentcoreTask, silentLogger, type TaskTracker } from '../../src/index.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
 import { absolute, details, latency, rawPgPool, summarize, throughput } from '../lib.js';
 import { generateExecutions } from '../support/generate.js';
-import { closedLoop, get, startServerProcess } from '../support/http.js';
+import { type ChildServer, closedLoop, get, startServerProcess } from '../support/http.js';
 
 const PART = '3 read path';
+const RAW_SERVER = fileURLToPath(new URL('../support/raw-server.ts', import.meta.url));
 const OWN_USER = 1; // the user with the most runs in the generated data
 const ADMIN = 'admin:900001';
 
@@ -55,6 +62,7 @@ export async function readPath(opts: { rows: number; windowMs: number }) {
   const generateSeconds = await generateExecutions(db.url, { rows: opts.rows });
   const server = await startServerProcess({ DATABASE_URL: db.url, REALTIME: 'false' });
   const base = `http://127.0.0.1:${server.port}`;
+  let rawServer: ChildServer | undefined;
   try {
     const own = await pool.query<{ id: string; task_id: string }>(
       'select id, task_id from agentcore_task_execution where created_by_id = $1 order by random() limit 500',
@@ -117,7 +125,9 @@ export async function readPath(opts: { rows: number; windowMs: number }) {
     ];
 
     const plans: Record<string, string[][]> = {};
+    const bareHttp: Record<string, unknown> = {};
     let listsUseIndexes = true;
+    const captures: Statement[][] = [];
     for (const c of cases) {
       captured.length = 0;
       capturing = true;
@@ -134,6 +144,25 @@ export async function readPath(opts: { rows: number; windowMs: number }) {
           if (!/Index/.test(text) || /Seq Scan on agentcore_task_execution/.test(text)) listsUseIndexes = false;
         }
       }
+      captures.push(statements);
+    }
+
+    // The second baseline: the same statements behind a bare HTTP server (see bench/support/raw-server.ts).
+    const rawConfig = join(mkdtempSync(join(tmpdir(), 'act-bench-')), 'raw.json');
+    writeFileSync(
+      rawConfig,
+      JSON.stringify({
+        url: db.url,
+        cases: cases.map((c, k) => ({
+          statements: captures[k],
+          variants: c.params ? Array.from({ length: ids.length }, (_, i) => c.params!([], i)) : undefined,
+        })),
+      }),
+    );
+    rawServer = await startServerProcess({ RAW_CONFIG: rawConfig }, RAW_SERVER);
+
+    for (const [k, c] of cases.entries()) {
+      const statements = captures[k];
       if (c.goal === null)
         absolute(
           PART,
@@ -152,6 +181,11 @@ export async function readPath(opts: { rows: number; windowMs: number }) {
           const res = await get(agent, base + c.path(i), headers);
           if (res.status !== 200) throw new Error(`${c.name}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
         };
+        const bare = async (i: number) => {
+          const res = await get(agent, `http://127.0.0.1:${rawServer!.port}/${k}/${i}`);
+          if (res.status !== 200)
+            throw new Error(`${c.name} (bare server): HTTP ${res.status} ${res.body.slice(0, 200)}`);
+        };
         const raw = async (i: number) => {
           await Promise.all(
             statements.map((s) =>
@@ -162,13 +196,19 @@ export async function readPath(opts: { rows: number; windowMs: number }) {
         // Warm up (connections, plans, JIT of both processes), then measure HTTP and raw back to back.
         await closedLoop({ concurrency, durationMs: 0, minRequests: concurrency * 3, send });
         await closedLoop({ concurrency, durationMs: 0, minRequests: concurrency * 3, send: raw });
+        await closedLoop({ concurrency, durationMs: 0, minRequests: concurrency * 3, send: bare });
         const minRequests = concurrency * 5;
         const ours = await closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send });
         const base_ = await closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send: raw });
+        const bareLoad = await closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send: bare });
         agent.destroy();
         const o = summarize(ours.samples);
         const r = summarize(base_.samples);
-        const note = `p50 ${o.p50.toFixed(1)}/${r.p50.toFixed(1)}, p99 ${o.p99.toFixed(1)}/${r.p99.toFixed(1)} ms (HTTP/raw SQL); ${statements.length} statement(s)`;
+        const h = summarize(bareLoad.samples);
+        const note =
+          `p50 ${o.p50.toFixed(2)}/${r.p50.toFixed(2)}, p99 ${o.p99.toFixed(1)}/${r.p99.toFixed(1)} ms (ours/raw SQL); ` +
+          `bare HTTP+pg server: p50 ${h.p50.toFixed(2)}, p95 ${h.p95.toFixed(2)} ms, ${Math.round(bareLoad.perSecond)} req/s; ${statements.length} statement(s)`;
+        bareHttp[`${c.name} @${concurrency}`] = { ...h, perSecond: bareLoad.perSecond };
         latency(PART, `${c.name} @${concurrency}`, 'p95 ms', o.p95, r.p95, c.goal, note);
         throughput(
           PART,
@@ -196,9 +236,11 @@ export async function readPath(opts: { rows: number; windowMs: number }) {
       ownUser: OWN_USER,
       ownUserRows: ownCount,
       windowMs: opts.windowMs,
+      bareHttp,
       plans,
     };
   } finally {
+    await rawServer?.stop();
     await server.stop();
     await tasks.close();
     await kysely.destroy().catch(() => {});

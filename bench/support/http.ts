@@ -15,9 +15,12 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-/** Starts `bench/support/server.ts` in its own Node process with `env` added; resolves once it listens. */
-export async function startServerProcess(env: Record<string, string>): Promise<ChildServer> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+/**
+ * Starts a server script (default `bench/support/server.ts`, the library's REST API) in its own Node process with
+ * `env` added; resolves once it prints its port.
+ */
+export async function startServerProcess(env: Record<string, string>, script = SERVER): Promise<ChildServer> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
