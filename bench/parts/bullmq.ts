@@ -92,16 +92,29 @@ export async function bullmq(opts: { jobs: number }) {
       tracked(tasks, noop, { module: 'bench' }),
     );
 
+    // Context: the same comparison for jobs that do 10 ms of (asynchronous) work, a quarter as many.
+    const work = async () => {
+      await new Promise((r) => setTimeout(r, 10));
+      return null;
+    };
+    const m = Math.max(100, Math.round(n / 4));
+    const plainWorkQueue = queue('untracked-10ms');
+    await rate(m, CONCURRENCY, (i) => plainWorkQueue.add('work', { i }));
+    const plainWork = await processAll(plainWorkQueue.name, work, m);
+    const trackedWorkQueue = queue('tracked-10ms');
+    await rate(m, CONCURRENCY, (i) => dispatch(tasks, trackedWorkQueue, 'work', { i }, { module: 'bench' }));
+    const trackedWork = await processAll(trackedWorkQueue.name, tracked(tasks, work, { module: 'bench' }), m);
+
     // Nothing lost: every tracked job recorded as SUCCESS.
     await tasks.tracker.flush();
     const rows = await tasks.db
       .selectFrom('agentcore_task_execution')
       .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('queue_name', 'in', [trackedQueue.name, trackedE2eQueue.name])
+      .where('queue_name', 'in', [trackedQueue.name, trackedE2eQueue.name, trackedWorkQueue.name])
       .groupBy('status')
       .execute();
     const success = Number(rows.find((r) => r.status === 'SUCCESS')?.n ?? 0);
-    const lost = 2 * n - success;
+    const lost = 2 * n + m - success;
 
     throughput(
       PART,
@@ -121,6 +134,15 @@ export async function bullmq(opts: { jobs: number }) {
       plainE2e,
       0.75,
       `end to end${lost === 0 ? '; all runs recorded SUCCESS' : `; ${lost} runs NOT recorded SUCCESS`}`,
+    );
+    throughput(
+      PART,
+      'process 10 ms jobs (concurrency 50)',
+      'jobs/s',
+      trackedWork,
+      plainWork,
+      null,
+      `context: ${m} jobs that each wait 10 ms; ceiling ${CONCURRENCY / 0.01} jobs/s`,
     );
     return { lost };
   } finally {
