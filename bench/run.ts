@@ -27,7 +27,11 @@ if (want('4'))
     recent: Math.round(100_000 * scale),
     rate: 500,
     quietMs: Math.max(2000, 5000 * scale),
-    batchSizes: [5000, 1000],
+    variants: [
+      { batchSize: 5000, realtime: true },
+      { batchSize: 1000, realtime: true },
+      { batchSize: 5000, realtime: false },
+    ],
   });
 if (want('5'))
   await stream({

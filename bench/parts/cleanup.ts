@@ -51,17 +51,20 @@ export async function cleanup(opts: {
   recent: number;
   rate: number;
   quietMs: number;
-  batchSizes: number[];
+  /** Each on a fresh set of expired rows. `realtime: false`: both instances without live updates. */
+  variants: Array<{ batchSize: number; realtime: boolean }>;
 }) {
   const db = await createTestDatabase('postgres');
-  const tasks = await createAgentcoreTask({ database: db.url, realtime: false, logger: silentLogger, env: {} });
-  const writer = await createAgentcoreTask({
-    database: db.url,
-    realtime: false,
-    logger: silentLogger,
-    env: {},
-    migrate: false,
-  });
+  // Defaults a user gets on PostgreSQL: live updates over LISTEN/NOTIFY (cleanup announces every run it deletes).
+  const open = (realtime: boolean) =>
+    createAgentcoreTask({
+      database: db.url,
+      logger: silentLogger,
+      env: {},
+      ...(realtime ? {} : { realtime: false as const }),
+    });
+  let tasks = await open(true);
+  let writer = await open(true);
   try {
     let genSeconds = await generateExecutions(db.url, { rows: opts.recent, from: 1e9, daysAgoTo: 29 });
     const register = (tag: string) => (i: number) =>
@@ -73,8 +76,11 @@ export async function cleanup(opts: {
         metadata: { i },
       });
     const runs: Record<string, unknown> = {};
-    // The default batch size (SPEC: 5000), then a smaller one: each on a fresh set of expired rows.
-    for (const [round, batchSize] of opts.batchSizes.entries()) {
+    for (const [round, { batchSize, realtime }] of opts.variants.entries()) {
+      if (!realtime && round > 0) {
+        await Promise.all([tasks.close(), writer.close()]);
+        [tasks, writer] = await Promise.all([open(false), open(false)]);
+      }
       genSeconds += await generateExecutions(db.url, {
         rows: opts.expired,
         from: 1 + round * opts.expired,
@@ -94,7 +100,7 @@ export async function cleanup(opts: {
       // The quiet figure pools the windows just before and just after: the same conditions around the cleanup.
       const q = summarize([...quiet.samples, ...after.samples]);
       const b = summarize(busy.samples);
-      const label = `batchSize ${batchSize}${round === 0 ? ', default' : ''}`;
+      const label = `batchSize ${batchSize}${realtime ? '' : ', live updates off'}`;
       measured(
         PART,
         `cleanup of ${opts.expired.toLocaleString('en')} expired rows (${label})`,
@@ -114,7 +120,7 @@ export async function cleanup(opts: {
         3,
         `baseline: same inserter just before and after, no cleanup; p95 ${b.p95.toFixed(1)}/${q.p95.toFixed(1)}, p50 ${b.p50.toFixed(1)}/${q.p50.toFixed(1)} ms; ${b.n} samples; ${busy.errors + quiet.errors + after.errors} errors`,
       );
-      runs[String(batchSize)] = { seconds, result, quiet: q, busy: b };
+      runs[label] = { seconds, result, quiet: q, busy: b };
     }
     const left = await tasks.db
       .selectFrom('agentcore_task_execution')
