@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { type DialectName, metadataMerge, type SqlDialect } from '../../src/store/dialect.js';
 import { mysqlDialect } from '../../src/store/mysql/dialect.js';
 import { postgresDialect } from '../../src/store/postgres/dialect.js';
-import type { Database } from '../../src/store/schema.js';
 import { sqliteDialect } from '../../src/store/sqlite/dialect.js';
 import { compiler } from '../helpers/compiler.js';
 

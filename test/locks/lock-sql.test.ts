@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LOCK_DIALECTS } from '../../src/locks/database/database-lock-provider.js';
 import type { DialectName } from '../../src/store/dialect.js';
-import type { Database } from '../../src/store/schema.js';
 import { compiler } from '../helpers/compiler.js';
 
 const acquireSql = (name: DialectName) =>
