@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { createTestDatabase } from '../helpers/databases.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const USERS = [
@@ -65,49 +66,56 @@ describe('agentcore-task serve', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('serves the API with bearer tokens on SQLite, and exits 0 on SIGTERM', async () => {
-    const port = await freePort();
-    const database = `sqlite:${join(dir, 'serve.db')}`;
-    const run = cli(['serve', '--database', database, '--port', String(port), '--users', usersFile]);
-    children.push(run.child);
-    await waitFor(() => run.out.stdout.includes('listening on'), `"listening on" (stderr: ${run.out.stderr})`);
-    const base = `http://127.0.0.1:${port}/api/v1/tasks`;
-    expect(run.out.stdout).toContain(`${base}/`);
+  it.each(['sqlite', 'postgres'] as const)(
+    'serves the API with bearer tokens on %s, and exits 0 on SIGTERM',
+    async (dialect) => {
+      const port = await freePort();
+      const pg = dialect === 'postgres' ? await createTestDatabase('postgres') : undefined;
+      onTestFinished(() => pg?.drop());
+      const database = pg ? pg.url : `sqlite:${join(dir, 'serve.db')}`;
+      const run = cli(['serve', '--database', database, '--port', String(port), '--users', usersFile]);
+      children.push(run.child);
+      await waitFor(() => run.out.stdout.includes('listening on'), `"listening on" (stderr: ${run.out.stderr})`);
+      const base = `http://127.0.0.1:${port}/api/v1/tasks`;
+      expect(run.out.stdout).toContain(`${base}/`);
 
-    expect((await fetch(`${base}/executions/`)).status).toBe(401);
-    expect((await fetch(`${base}/executions/`, { headers: { authorization: 'Bearer wrong-token' } })).status).toBe(401);
-    const alice = { authorization: `Bearer ${USERS[0].token}` };
-    const root = { authorization: `Bearer ${USERS[1].token}` };
-    const list = await fetch(`${base}/executions`, { headers: alice });
-    expect(list.status).toBe(200);
-    expect(await list.json()).toEqual({ count: 0, next: null, previous: null, results: [] });
-    expect((await fetch(`${base}/executions/?my_tasks=false`, { headers: alice })).status).toBe(403);
-    expect((await fetch(`${base}/executions/?my_tasks=false`, { headers: root })).status).toBe(200);
-    const patch = (headers: Record<string, string>) =>
-      fetch(`${base}/config/`, {
-        method: 'PATCH',
-        headers: { ...headers, 'content-type': 'application/json' },
-        body: '{"retention_days": 9}',
-      });
-    expect((await patch(alice)).status).toBe(403);
-    expect(await (await patch(root)).json()).toMatchObject({ retention_days: 9 });
-    const doc = await (await fetch(`${base}/openapi.json`, { headers: alice })).json();
-    expect(doc.servers).toEqual([{ url: base }]);
+      expect((await fetch(`${base}/executions/`)).status).toBe(401);
+      expect((await fetch(`${base}/executions/`, { headers: { authorization: 'Bearer wrong-token' } })).status).toBe(
+        401,
+      );
+      const alice = { authorization: `Bearer ${USERS[0].token}` };
+      const root = { authorization: `Bearer ${USERS[1].token}` };
+      const list = await fetch(`${base}/executions`, { headers: alice });
+      expect(list.status).toBe(200);
+      expect(await list.json()).toEqual({ count: 0, next: null, previous: null, results: [] });
+      expect((await fetch(`${base}/executions/?my_tasks=false`, { headers: alice })).status).toBe(403);
+      expect((await fetch(`${base}/executions/?my_tasks=false`, { headers: root })).status).toBe(200);
+      const patch = (headers: Record<string, string>) =>
+        fetch(`${base}/config/`, {
+          method: 'PATCH',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: '{"retention_days": 9}',
+        });
+      expect((await patch(alice)).status).toBe(403);
+      expect(await (await patch(root)).json()).toMatchObject({ retention_days: 9 });
+      const doc = await (await fetch(`${base}/openapi.json`, { headers: alice })).json();
+      expect(doc.servers).toEqual([{ url: base }]);
 
-    // An open stream does not hold the shutdown up: it is ended, and the process exits 0 well within the grace period.
-    const stream = await fetch(`${base}/executions/stream/`, { headers: alice });
-    expect(stream.status).toBe(200);
-    const reading = stream.text().then(
-      () => 'ended',
-      () => 'ended',
-    );
-    const stopping = Date.now();
-    run.child.kill('SIGTERM');
-    expect(await run.exited).toBe(0);
-    expect(await reading).toBe('ended');
-    expect(Date.now() - stopping).toBeLessThan(4_000);
-    expect(run.out.stderr).toContain('stopped');
-  });
+      // An open stream does not hold the shutdown up: it is ended, and the process exits 0 well within the grace period.
+      const stream = await fetch(`${base}/executions/stream/`, { headers: alice });
+      expect(stream.status).toBe(200);
+      const reading = stream.text().then(
+        () => 'ended',
+        () => 'ended',
+      );
+      const stopping = Date.now();
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+      expect(await reading).toBe('ended');
+      expect(Date.now() - stopping).toBeLessThan(4_000);
+      expect(run.out.stderr).toContain('stopped');
+    },
+  );
 
   it('--help exits 0; bad usage and a bad users file exit 2', async () => {
     const help = cli(['serve', '--help']);

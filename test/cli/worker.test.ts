@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentcoreTask, silentLogger } from '../../src/index.js';
 import { redisOptionsFromUrl, taskIdOf } from '../../src/queue/bullmq/index.js';
 import { uniqueQueueName, waitFor } from '../bullmq/helpers.js';
+import { createTestDatabase } from '../helpers/databases.js';
 import { REDIS_URL } from '../helpers/env.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -57,44 +58,50 @@ describe('agentcore-task worker', () => {
     expect(await badRedis.exited).toBe(2);
   });
 
-  it('schedules both jobs, runs a cleanup job and records it, and stops on SIGTERM', { timeout: 60_000 }, async () => {
-    const database = `sqlite:${join(dir, 'worker.db')}`;
-    const queueName = uniqueQueueName('cli');
-    const queue = new Queue(queueName, { connection: redisOptionsFromUrl(REDIS_URL) });
-    try {
-      const run = cli(['worker', '--redis', REDIS_URL, '--database', database, '--queue', queueName], {
-        AGENTCORE_TASK_MARK_TIMEOUT_CRONTAB: '*/5 * * * *',
-      });
-      children.push(run.child);
-      await waitFor('worker started', () => run.out.stdout.includes('mark_timed_out_task_executions: cron'), 20_000);
-      expect(run.out.stdout).toContain('cleanup_old_task_executions: cron "0 2 * * *"');
-      expect(run.out.stdout).toContain('mark_timed_out_task_executions: cron "*/5 * * * *"');
-      const schedulers = await queue.getJobSchedulers();
-      expect(schedulers.map((s) => [s.key, s.pattern]).sort()).toEqual([
-        ['agentcore-task-cleanup-old-executions', '0 2 * * *'],
-        ['agentcore-task-mark-timed-out-executions', '*/5 * * * *'],
-      ]);
-
-      const job = await queue.add('cleanup_old_task_executions', {});
-      await waitFor('cleanup ran', () => run.out.stdout.includes(`cleanup_old_task_executions ${job.id}:`), 20_000);
-      run.child.kill('SIGTERM');
-      expect(await run.exited).toBe(0);
-      expect(run.out.stderr).toContain('stopped');
-
-      const tasks = await createAgentcoreTask({ database, logger: silentLogger, realtime: false });
+  it.each(['sqlite', 'postgres'] as const)(
+    'on %s: schedules both jobs, runs a cleanup job and records it, and stops on SIGTERM',
+    { timeout: 60_000 },
+    async (dialect) => {
+      const pg = dialect === 'postgres' ? await createTestDatabase('postgres') : undefined;
+      const database = pg ? pg.url : `sqlite:${join(dir, 'worker.db')}`;
+      const queueName = uniqueQueueName('cli');
+      const queue = new Queue(queueName, { connection: redisOptionsFromUrl(REDIS_URL) });
       try {
-        expect(await tasks.tracker.getTask(taskIdOf(job))).toMatchObject({
-          taskName: 'cleanup_old_task_executions',
-          module: 'agentcore_task',
-          status: 'SUCCESS',
-          result: { deleted_count: 0, retention_days: 30, only_completed: true },
+        const run = cli(['worker', '--redis', REDIS_URL, '--database', database, '--queue', queueName], {
+          AGENTCORE_TASK_MARK_TIMEOUT_CRONTAB: '*/5 * * * *',
         });
+        children.push(run.child);
+        await waitFor('worker started', () => run.out.stdout.includes('mark_timed_out_task_executions: cron'), 20_000);
+        expect(run.out.stdout).toContain('cleanup_old_task_executions: cron "0 2 * * *"');
+        expect(run.out.stdout).toContain('mark_timed_out_task_executions: cron "*/5 * * * *"');
+        const schedulers = await queue.getJobSchedulers();
+        expect(schedulers.map((s) => [s.key, s.pattern]).sort()).toEqual([
+          ['agentcore-task-cleanup-old-executions', '0 2 * * *'],
+          ['agentcore-task-mark-timed-out-executions', '*/5 * * * *'],
+        ]);
+
+        const job = await queue.add('cleanup_old_task_executions', {});
+        await waitFor('cleanup ran', () => run.out.stdout.includes(`cleanup_old_task_executions ${job.id}:`), 20_000);
+        run.child.kill('SIGTERM');
+        expect(await run.exited).toBe(0);
+        expect(run.out.stderr).toContain('stopped');
+
+        const tasks = await createAgentcoreTask({ database, logger: silentLogger, realtime: false });
+        try {
+          expect(await tasks.tracker.getTask(taskIdOf(job))).toMatchObject({
+            taskName: 'cleanup_old_task_executions',
+            module: 'agentcore_task',
+            status: 'SUCCESS',
+            result: { deleted_count: 0, retention_days: 30, only_completed: true },
+          });
+        } finally {
+          await tasks.close();
+        }
       } finally {
-        await tasks.close();
+        await queue.obliterate({ force: true });
+        await queue.close();
+        await pg?.drop();
       }
-    } finally {
-      await queue.obliterate({ force: true });
-      await queue.close();
-    }
-  });
+    },
+  );
 });
