@@ -2,7 +2,7 @@
  * `agentcore-task serve` as a subprocess (pg-boss style): a users file, bearer tokens, a free loopback port on SQLite,
  * then SIGTERM → exit 0; and the exit codes of bad usage and of a failed start.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -10,46 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createTestDatabase } from '../helpers/databases.js';
+import { cli, freePort, waitFor } from './cli.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const USERS = [
   { token: 'alice-secret-token', id: 1, username: 'alice' },
   { token: 'root-secret-token', id: 99, username: 'root', is_admin: true },
 ];
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (d) => {
-    out.stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out.stderr += d;
-  });
-  const exited = once(child, 'exit').then(([code]) => code as number);
-  return { child, out, exited };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor(predicate: () => boolean, what: string, timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('agentcore-task serve', () => {
   let dir: string;

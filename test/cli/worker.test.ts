@@ -2,8 +2,7 @@
  * `agentcore-task worker` as a subprocess: it upserts the BullMQ job schedulers, processes maintenance jobs (recording
  * them in the database), and exits 0 on SIGTERM; bad usage exits 2.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,25 +13,7 @@ import { redisOptionsFromUrl, taskIdOf } from '../../src/queue/bullmq/index.js';
 import { uniqueQueueName, waitFor } from '../bullmq/helpers.js';
 import { createTestDatabase } from '../helpers/databases.js';
 import { REDIS_URL } from '../helpers/env.js';
-
-const ROOT = new URL('../..', import.meta.url).pathname;
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (d) => {
-    out.stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out.stderr += d;
-  });
-  const exited = once(child, 'exit').then(([code]) => code as number);
-  return { child, out, exited };
-}
+import { cli } from './cli.js';
 
 describe('agentcore-task worker', () => {
   let dir: string;
