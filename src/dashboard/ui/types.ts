@@ -1,4 +1,5 @@
 /** Wire shapes of the REST API (snake_case, as the seed's Django API). */
+import type { StatusCounts, TaskStats } from '../../types.js';
 
 export type Status = 'PENDING' | 'STARTED' | 'SUCCESS' | 'FAILURE' | 'RETRY' | 'REVOKED';
 export const STATUSES: Status[] = ['PENDING', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED'];
@@ -36,21 +37,9 @@ export interface Page<T> {
   results: T[];
 }
 
-export interface Counts {
-  total: number;
-  pending: number;
-  started: number;
-  success: number;
-  failure: number;
-  retry: number;
-  revoked: number;
-}
-
-export interface Stats extends Counts {
-  by_module: Record<string, Counts>;
-  by_task_name: Record<string, Counts>;
-  series?: Array<{ bucket: string; count: number }>;
-}
+// The stats shapes are the library's own wire types (type-only: nothing of the server ends up in the bundle).
+export type Counts = StatusCounts;
+export type Stats = TaskStats;
 
 export interface LockRow {
   name: string;
