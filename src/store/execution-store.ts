@@ -13,8 +13,10 @@ import {
   type TaskStats,
 } from '../types.js';
 import { type Granularity, type MetadataMerge, metadataMerge, type SqlDialect } from './dialect.js';
+import type { Effect, GuardedValue } from './effect.js';
 import { applyFilters, parseDateBound, validateFilters } from './filters.js';
-import { type ExecutionRow, rowToExecution } from './row.js';
+import { REGISTER_BATCH_SQL, UPDATE_BATCH_SQL } from './postgres/batch.js';
+import { decodeCreatedById, type ExecutionRow, rowToExecution } from './row.js';
 import type { Database } from './schema.js';
 
 /** A run to insert, already normalized and serialized by the tracker. */
@@ -40,6 +42,26 @@ export interface StatusPatch {
   traceback?: string | null;
   /** Top-level metadata keys with their JSON text. */
   metadata?: ReadonlyArray<readonly [string, string]>;
+}
+
+/** One run's waiting writes, folded, as one row of a batched update. */
+export interface BatchUpdate {
+  taskId: string;
+  /** Apply only when the run belongs to this queue (or to none). */
+  queue: string | null;
+  effect: Effect;
+  /** Return the whole row (`execution`), not only `run`. */
+  full: boolean;
+}
+
+/** What every write reports about the run it changed: enough for the change feed and the BullMQ recorders. */
+export interface ChangedRun {
+  id: number;
+  taskId: string;
+  status: TaskStatusValue;
+  createdById: string | number | null;
+  taskName: string;
+  queueName: string | null;
 }
 
 const COMPLETED = [...TaskStatus.completed];
@@ -125,6 +147,107 @@ export class ExecutionStore {
     return { execution: existing, created: false, filledIn };
   }
 
+  /**
+   * `true` when this database takes many runs' writes in one statement (`registerBatch`, `updateBatch`): PostgreSQL.
+   * Elsewhere the tracker writes run by run.
+   */
+  get batches(): boolean {
+    return this.dialect.name === 'postgres';
+  }
+
+  /**
+   * Inserts many new runs in one statement. Returns the runs it created, by `task_id`; a run whose `task_id` exists is
+   * left alone and absent from the result (the caller registers it on its own, see `register`).
+   */
+  async registerBatch(runs: readonly NewExecution[]): Promise<Map<string, TaskExecution>> {
+    const now = new Date();
+    const rows = runs.map(
+      (r) =>
+        `{"task_id":${JSON.stringify(r.taskId)},"task_name":${JSON.stringify(r.taskName)},"module":${JSON.stringify(r.module)},` +
+        `"status":${JSON.stringify(r.status)},"started":${r.status === TaskStatus.STARTED || isCompletedStatus(r.status)},` +
+        `"finished":${isCompletedStatus(r.status)},"args":${r.argsJson},"kwargs":${r.kwargsJson},"meta":${r.metadataJson},` +
+        `"created_by_id":${JSON.stringify(r.createdById)},"created_by_username":${JSON.stringify(r.createdByUsername)},` +
+        `"queue_name":${JSON.stringify(r.queueName)}}`,
+    );
+    const { rows: inserted } = await this.db.executeQuery<{ id: string | number; task_id: string }>(
+      CompiledQuery.raw(REGISTER_BATCH_SQL, [`[${rows.join(',')}]`, now]),
+    );
+    const created = new Map<string, TaskExecution>();
+    const byTaskId = new Map(runs.map((r) => [r.taskId, r]));
+    for (const { id, task_id } of inserted) {
+      const run = byTaskId.get(task_id);
+      if (run) created.set(task_id, this.newExecution(run, Number(id), now));
+    }
+    return created;
+  }
+
+  /** The row a registration inserted, built from what was written (no read back). */
+  private newExecution(run: NewExecution, id: number, now: Date): TaskExecution {
+    const started = run.status === TaskStatus.STARTED || isCompletedStatus(run.status) ? now : null;
+    return rowToExecution(
+      {
+        id,
+        task_id: run.taskId,
+        task_name: run.taskName,
+        module: run.module,
+        status: run.status,
+        created_at: now,
+        started_at: started,
+        finished_at: isCompletedStatus(run.status) ? now : null,
+        updated_at: now,
+        task_args: JSON.parse(run.argsJson),
+        task_kwargs: JSON.parse(run.kwargsJson),
+        metadata: JSON.parse(run.metadataJson),
+        result: null,
+        error: null,
+        traceback: null,
+        created_by_id: run.createdById,
+        created_by_username: run.createdByUsername,
+        queue_name: run.queueName,
+      },
+      this.dialect,
+    );
+  }
+
+  /**
+   * Applies many runs' folded writes in one statement (at most one item per run). Returns the runs it changed, by
+   * `task_id`; a run that does not exist, or belongs to another queue than the item's `queue`, is absent.
+   */
+  async updateBatch(
+    items: readonly BatchUpdate[],
+  ): Promise<Map<string, { run: ChangedRun; execution: TaskExecution | null }>> {
+    const rows = items.map(({ taskId, queue, effect, full }) => {
+      const meta =
+        effect.metadata.size === 0
+          ? 'null'
+          : `{${[...effect.metadata].map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+      return (
+        `{"task_id":${JSON.stringify(taskId)},"queue":${JSON.stringify(queue)},` +
+        `"status":${JSON.stringify(effect.status?.value ?? null)},"status_guarded":${effect.status?.guarded ?? false},` +
+        `"started":${effect.started},"completed":${effect.completed},` +
+        `${guardedJson('result', effect.result)},${guardedJson('error', effect.error)},` +
+        `${guardedJson('traceback', effect.traceback)},"meta":${meta},"full_row":${full}}`
+      );
+    });
+    const { rows: changed } = await this.db.executeQuery<ExecutionRow>(
+      CompiledQuery.raw(UPDATE_BATCH_SQL, [`[${rows.join(',')}]`, new Date()]),
+    );
+    const out = new Map<string, { run: ChangedRun; execution: TaskExecution | null }>();
+    for (const row of changed) {
+      const run: ChangedRun = {
+        id: Number(row.id),
+        taskId: String(row.task_id),
+        status: row.status as TaskStatusValue,
+        createdById: decodeCreatedById(row.created_by_id),
+        taskName: String(row.task_name ?? ''),
+        queueName: (row.queue_name as string | null) ?? null,
+      };
+      const full = row.full_row as ExecutionRow | null;
+      out.set(run.taskId, { run, execution: full ? this.toExecution(full) : null });
+    }
+    return out;
+  }
+
   /** The late-register fill-in of a row an update created (marked by its empty `task_name`). */
   private async fillIn(run: NewExecution): Promise<boolean> {
     const metadata = Object.entries(JSON.parse(run.metadataJson) as Record<string, unknown>).map(
@@ -153,14 +276,14 @@ export class ExecutionStore {
   /**
    * Applies a status update in one statement: no regression from a completed status, first STARTED sets
    * `started_at`, first completed status sets `finished_at`, metadata merged key by key. Returns the row, or `null`
-   * when no row has this `task_id`.
+   * when no row has this `task_id` (or, with `queue`, none that belongs to that queue or to no queue).
    */
-  async update(taskId: string, patch: StatusPatch): Promise<TaskExecution | null> {
+  async update(taskId: string, patch: StatusPatch, queue: string | null = null): Promise<TaskExecution | null> {
     const pairs = patch.metadata ?? [];
-    const shape = `${patch.status ?? ''}|${patch.resultJson !== undefined}|${patch.error !== undefined}|${patch.traceback !== undefined}|${pairs.length}`;
+    const shape = `${patch.status ?? ''}|${patch.resultJson !== undefined}|${patch.error !== undefined}|${patch.traceback !== undefined}|${pairs.length}|${queue !== null}`;
     let template = this.updateTemplates.get(shape);
     if (!template) {
-      template = this.compileUpdate(patch);
+      template = this.compileUpdate(patch, queue !== null);
       if (this.updateTemplates.size < MAX_UPDATE_TEMPLATES) this.updateTemplates.set(shape, template);
     }
     const merge = metadataMerge(pairs);
@@ -171,6 +294,7 @@ export class ExecutionStore {
       error: patch.error,
       traceback: patch.traceback,
       object: merge.object,
+      queue,
     };
     merge.entries.forEach(([path, json], i) => {
       values[`path${i}`] = path;
@@ -179,8 +303,9 @@ export class ExecutionStore {
     const parameters = template.parameters.map((p) => (p instanceof Slot ? values[p.name] : p));
     const { rows } = await this.db.executeQuery<ExecutionRow>(CompiledQuery.raw(template.sql, parameters));
     if (this.dialect.supportsReturning) return rows[0] ? this.toExecution(rows[0]) : null;
-    // MySQL has no RETURNING: read the row back (null when it does not exist).
-    return this.getByTaskId(taskId);
+    // MySQL has no RETURNING: read the row back (null when it does not exist, or is another queue's).
+    const row = await this.getByTaskId(taskId);
+    return row && (queue === null || row.queueName === null || row.queueName === queue) ? row : null;
   }
 
   /**
@@ -188,7 +313,7 @@ export class ExecutionStore {
    * placeholders, compiles it once, and keeps the SQL: building and compiling with the query builder cost more than
    * running the statement on SQLite. Only the placeholders' values change between calls.
    */
-  private compileUpdate(patch: StatusPatch): { sql: string; parameters: readonly unknown[] } {
+  private compileUpdate(patch: StatusPatch, guarded: boolean): { sql: string; parameters: readonly unknown[] } {
     const merge: MetadataMerge = {
       object: new Slot('object'),
       entries: (patch.metadata ?? []).map((_, i) => [new Slot(`path${i}`), new Slot(`json${i}`)] as const),
@@ -197,6 +322,10 @@ export class ExecutionStore {
       .updateTable('agentcore_task_execution')
       .set(this.updateSet(patch, merge))
       .where('task_id', '=', new Slot('taskId') as never);
+    if (guarded)
+      query = query.where((eb) =>
+        eb.or([eb('queue_name', 'is', null), eb('queue_name', '=', new Slot('queue') as never)]),
+      ) as never;
     if (this.dialect.supportsReturning) query = query.returningAll() as never;
     const compiled = query.compile();
     return { sql: compiled.sql, parameters: compiled.parameters };
@@ -364,6 +493,12 @@ export class ExecutionStore {
       .execute();
     return rows.map(this.toExecution);
   }
+}
+
+/** `"set_<name>":…,"<name>":…,"<name>_guarded":…` of one batch row. */
+function guardedJson(name: string, field: GuardedValue<string | null> | undefined): string {
+  if (!field) return `"set_${name}":false`;
+  return `"set_${name}":true,"${name}":${JSON.stringify(field.value)},"${name}_guarded":${field.guarded}`;
 }
 
 function emptyCounts(): StatusCounts {

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { QueueSource } from '../queue/source.js';
 import type { ChangeFeed, ExecutionChange } from '../realtime/feed.js';
 import { isCompletedStatus, isTaskStatus, TaskStatus, type TaskStatusValue } from '../status.js';
-import type { ExecutionStore, StatusPatch } from '../store/execution-store.js';
+import type { ChangedRun, ExecutionStore, StatusPatch } from '../store/execution-store.js';
 import type {
   ExecutionFilters,
   ExecutionPage,
@@ -16,6 +16,7 @@ import type {
   TaskStats,
   UpdateTaskInput,
 } from '../types.js';
+import { applyWrite, WriteBatcher, type WriteOp, type WriteResult } from './write-batcher.js';
 import { WriteQueue } from './write-queue.js';
 
 /** How the tracker reacts when a write cannot be stored. */
@@ -45,16 +46,17 @@ export interface SyncSummary {
  * `onRecordError: 'throw'`.
  */
 export class TaskTracker {
-  private readonly writes: WriteQueue;
+  /** The write path: batched on PostgreSQL, run by run elsewhere. */
+  private readonly writes: WriteBatcher | WriteQueue;
   /** The queue sync source; set by the BullMQ integration (`useBullmqSync`) or by the host. */
   queueSource: QueueSource | undefined;
 
   constructor(private readonly options: TrackerOptions) {
     this.queueSource = options.queueSource;
-    this.writes = new WriteQueue({
-      isTransient: (e) => options.store.dialect.isTransientError(e),
-      logger: options.logger,
-    });
+    const policy = { isTransient: (e: unknown) => options.store.dialect.isTransientError(e), logger: options.logger };
+    this.writes = options.store.batches
+      ? new WriteBatcher({ ...policy, store: options.store, onWritten: (result) => this.announce(result) })
+      : new WriteQueue(policy);
   }
 
   /** The store behind the tracker (for the maintenance jobs and the HTTP layer). */
@@ -77,12 +79,9 @@ export class TaskTracker {
   async registerTaskExecution(input: RegisterTaskInput): Promise<TaskExecution | null> {
     return this.guard(input?.taskId, async () => {
       const run = this.normalizeRegister(input);
-      const outcome = await this.writes.run(run.taskId, () => this.store.register(run));
-      if (!outcome) return null; // held in the write buffer while the database is unreachable
-      // A second registration changes nothing, so it announces nothing; a late one that fills in a row is an update.
-      if (outcome.created) this.emit(outcome.execution, 'created');
-      else if (outcome.filledIn) this.emit(outcome.execution, 'updated');
-      return outcome.execution;
+      const outcome = await this.apply(run.taskId, { kind: 'register', run }, true);
+      // `undefined`: held in the write buffer while the database is unreachable.
+      return outcome?.kind === 'registered' ? outcome.execution : null;
     });
   }
 
@@ -133,7 +132,8 @@ export class TaskTracker {
   async heartbeat(taskId: string): Promise<boolean> {
     const ok = await this.guard(taskId, async () => {
       checkTaskId(taskId);
-      return (await this.writes.run(taskId, () => this.store.heartbeat(taskId))) ?? true;
+      const outcome = await this.apply(taskId, { kind: 'update', patch: {}, queue: null, create: false }, false);
+      return outcome?.kind !== 'unmatched';
     });
     return ok ?? false;
   }
@@ -202,8 +202,32 @@ export class TaskTracker {
     return summary;
   }
 
+  /**
+   * Sets a run's status like `updateTaskStatus`, for the queue integrations: returns only what identifies the run
+   * (`ChangedRun`), which spares reading the whole row back. With `queue`, the write applies only when the run belongs
+   * to that queue (or to none) and returns `'unmatched'` otherwise, without creating a row. `null` when the write is
+   * held in the buffer (database unreachable) or failed (logged).
+   *
+   * @internal
+   */
+  async recordStatus(
+    taskId: string,
+    status: TaskStatusValue | undefined,
+    fields: UpdateTaskInput = {},
+    queue: string | null = null,
+  ): Promise<ChangedRun | 'unmatched' | null> {
+    return this.guard(taskId, async () => {
+      checkTaskId(taskId);
+      const patch =
+        status === undefined ? { metadata: this.metadataPatch(fields.metadata ?? {}) } : this.toPatch(status, fields);
+      const outcome = await this.apply(taskId, { kind: 'update', patch, queue, create: queue === null }, false);
+      if (!outcome) return null;
+      return outcome.kind === 'updated' ? outcome.run : outcome.kind === 'unmatched' ? 'unmatched' : outcome.execution;
+    });
+  }
+
   /** Publishes a change made outside the tracker's write methods (maintenance jobs). */
-  emit(execution: Pick<TaskExecution, 'id' | 'taskId' | 'status' | 'createdById'>, kind: ExecutionChange['kind']) {
+  emit(execution: Pick<ChangedRun, 'id' | 'taskId' | 'status' | 'createdById'>, kind: ExecutionChange['kind']) {
     const change: ExecutionChange = {
       kind,
       id: execution.id,
@@ -222,17 +246,28 @@ export class TaskTracker {
   }
 
   private async write(taskId: string, patch: StatusPatch): Promise<TaskExecution | null> {
-    const execution = await this.writes.run(taskId, async () => {
-      // Update first (the common case: one statement); an update that arrives before registration creates the row.
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const row = await this.store.update(taskId, patch);
-        if (row) return row;
-        if (await this.store.insertFromUpdate(taskId, patch)) return this.store.getByTaskId(taskId);
-      }
-      return this.store.getByTaskId(taskId);
-    });
-    if (execution) this.emit(execution, 'updated');
-    return execution ?? null;
+    const outcome = await this.apply(taskId, { kind: 'update', patch, queue: null, create: true }, true);
+    if (outcome?.kind !== 'updated') return null;
+    return outcome.execution ?? (await this.store.getByTaskId(taskId));
+  }
+
+  /**
+   * Every write goes here: after the run's earlier writes, retried while the database is unreachable (`undefined`
+   * once held in the buffer). `full` asks for the whole row back.
+   */
+  private async apply(taskId: string, op: WriteOp, full: boolean): Promise<WriteResult | undefined> {
+    if (this.writes instanceof WriteBatcher) return this.writes.submit(taskId, op, full);
+    const outcome = await this.writes.run(taskId, () => applyWrite(this.store, taskId, op));
+    if (outcome) this.announce(outcome);
+    return outcome;
+  }
+
+  /** Tells the change feed what a write did: a second registration changed nothing, a late one filled a row in. */
+  private announce(outcome: WriteResult): void {
+    if (outcome.kind === 'registered') {
+      if (outcome.created) this.emit(outcome.execution, 'created');
+      else if (outcome.filledIn) this.emit(outcome.execution, 'updated');
+    } else if (outcome.kind === 'updated') this.emit(outcome.run, 'updated');
   }
 
   private toPatch(status: TaskStatusValue, fields: UpdateTaskInput): StatusPatch {

@@ -213,6 +213,16 @@ export async function recordStart(
     onQualified?.(taskId);
   };
   const likelyNew = job.attemptsMade === 0 && /^\d+$/.test(jobId);
+  const started = { metadata: { attempt } };
+  if (knownTaskId === undefined && !likelyNew) {
+    // The common case (a dispatched job, a retry): one update that applies only to a run of this queue (or of none).
+    const run = await tasks.tracker.recordStatus(taskId, TaskStatus.STARTED, started, job.queueName);
+    if (run !== 'unmatched') {
+      if (run?.taskName === '') await tasks.tracker.registerTaskExecution(registration(job, module, taskId));
+      return taskId;
+    }
+    // No run of this queue holds the id: another queue's run does, or none exists yet. Read which.
+  }
   let row: TaskExecution | null | undefined;
   if (knownTaskId === undefined) row = likelyNew ? null : await peek(tasks, taskId);
   if (row && takenByAnotherQueue(row, job.queueName)) {
@@ -230,9 +240,10 @@ export async function recordStart(
     // Otherwise it returned this job's existing run, which the update below marks started.
     if (!created || (created.status === TaskStatus.STARTED && created.metadata.attempt === attempt)) return taskId;
   }
-  const updated = await tasks.tracker.updateTaskStatus(taskId, TaskStatus.STARTED, { metadata: { attempt } });
+  const updated = await tasks.tracker.recordStatus(taskId, TaskStatus.STARTED, started);
   // A row an earlier update created (or one not readable above) gets its name, module, arguments and queue.
-  if (!updated || updated.taskName === '') await tasks.tracker.registerTaskExecution(registration(job, module, taskId));
+  if (!updated || updated === 'unmatched' || updated.taskName === '')
+    await tasks.tracker.registerTaskExecution(registration(job, module, taskId));
   return taskId;
 }
 
@@ -250,11 +261,11 @@ export async function recordFailure(
 ): Promise<void> {
   if (isControlFlowError(thrown)) {
     // The processor moved its job (delayed, waiting for children, rate limited): it is waiting again, not failed.
-    await tasks.tracker.updateTaskStatus(taskId, TaskStatus.PENDING);
+    await tasks.tracker.recordStatus(taskId, TaskStatus.PENDING);
     return;
   }
   const error = coerceError(thrown);
-  await tasks.tracker.updateTaskStatus(taskId, retry ? TaskStatus.RETRY : TaskStatus.FAILURE, {
+  await tasks.tracker.recordStatus(taskId, retry ? TaskStatus.RETRY : TaskStatus.FAILURE, {
     error: error.message || error.name,
     traceback: error.stack ?? null,
     metadata: { attempt: job.attemptsMade + (counted ? 0 : 1) },

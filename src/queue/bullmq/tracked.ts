@@ -104,7 +104,7 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
     }
     clearInterval(timer);
     ids.forget(job.queueName, String(job.id));
-    await tasks.tracker.updateTaskStatus(taskId, TaskStatus.SUCCESS, { result });
+    await tasks.tracker.recordStatus(taskId, TaskStatus.SUCCESS, { result });
     return result;
   };
 }
@@ -149,7 +149,7 @@ export function instrumentWorker<D = unknown, R = unknown, N extends string = st
       .of(job.queueName, jobId)
       .then((taskId) => {
         ids.forget(job.queueName, jobId);
-        return tasks.tracker.updateTaskStatus(taskId, TaskStatus.SUCCESS, { result });
+        return tasks.tracker.recordStatus(taskId, TaskStatus.SUCCESS, { result });
       })
       .catch(report('a completed job', jobId));
   };
