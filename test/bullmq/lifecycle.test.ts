@@ -513,6 +513,45 @@ describe('BullMQ automatic job ids on postgres: the same id in two queues', () =
     expect(await tasks.tracker.queueSource!.getState(done)).toEqual({ status: 'SUCCESS', result: 'B done' });
   });
 
+  it('a UUID job id reused in another queue (the job starts before its id is checked) still lands beside that run', async () => {
+    const { tasks } = rec;
+    const a = redis.queue('uuid-a');
+    const b = redis.queue('uuid-b');
+    const first = await dispatch(tasks, a, 'report', { n: 1 }, { module: 'a' });
+    const uuid = String(first.job.id);
+    expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
+    redis.worker(
+      new Worker(
+        b.name,
+        tracked(
+          tasks,
+          async (job: Job, ctx) => {
+            await ctx.progress({ percent: 50 });
+            return { from: 'B', n: job.data.n };
+          },
+          { module: 'b' },
+        ),
+        { connection },
+      ),
+    );
+    await b.add('report', { n: 2 }, { jobId: uuid }); // a plain add, so nothing registered it under queue B
+    const done = await waitFor('B done', async () => {
+      const r = await tasks.tracker.getTask(`${b.name}:${uuid}`);
+      return r?.status === 'SUCCESS' ? r : null;
+    });
+    expect(done).toMatchObject({
+      module: 'b',
+      queueName: b.name,
+      result: { from: 'B', n: 2 },
+      metadata: { attempt: 1, progress_percent: 50 },
+    });
+    expect(done.startedAt).not.toBeNull();
+    // A's run is exactly as dispatch left it: neither B's start nor its success touched it.
+    const untouched = await tasks.tracker.getTask(uuid);
+    expect(untouched).toMatchObject({ status: 'PENDING', queueName: a.name, module: 'a', result: null, metadata: {} });
+    expect(untouched!.startedAt).toBeNull();
+  });
+
   it('jobIdOf maps a run back to its job: plain ids to themselves, "<queue>:<id>" to the id', () => {
     expect(jobIdOf({ taskId: '1', queueName: 'q' })).toBe('1');
     expect(jobIdOf({ taskId: 'q:1', queueName: 'q' })).toBe('1');

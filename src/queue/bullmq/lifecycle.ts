@@ -125,6 +125,18 @@ export class JobTaskIds {
     return started;
   }
 
+  /**
+   * The job's `task_id` when it can be used before the start is written: remembered from an earlier attempt, or the
+   * job id itself when it is a UUID (`dispatch`'s ids), which no run of another queue holds unless a UUID was reused
+   * on purpose. `undefined` otherwise: the start must be written (and the id checked) first.
+   */
+  async early(job: JobLike): Promise<string | undefined> {
+    const jobId = String(job.id);
+    const known = this.ids.get(jobKey(job.queueName, jobId));
+    if (known) return known;
+    return UUID.test(jobId) ? jobId : undefined;
+  }
+
   /** The `task_id` of a job: remembered from its start, else resolved by a read. */
   of(queueName: string, jobId: string): Promise<string> {
     return this.ids.get(jobKey(queueName, jobId)) ?? resolveTaskId(this.tasks, queueName, jobId);
@@ -144,6 +156,8 @@ export class JobTaskIds {
     }
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function jobKey(queueName: string, jobId: string): string {
   return `${queueName}\u0000${jobId}`;

@@ -65,15 +65,22 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
   // Keeps a collided job's `<queue>:<id>` between its attempts without reading it again.
   const ids = new JobTaskIds(tasks);
   return async function trackedProcessor(job, token, signal) {
-    const taskId = await ids.start(job, options.module);
+    // A job whose task_id is known up front (dispatched, or seen before) starts at once: its STARTED write goes out
+    // with the next batch, and a quick job's SUCCESS joins it in the same row. Others wait for the start (and the id
+    // check) first.
+    const early = await ids.early(job);
+    const started = ids.start(job, options.module);
+    started.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+    const taskId = early ?? (await started);
+    const recordedId = () => started.catch(() => taskId);
     const heartbeat = async () => {
-      await tasks.tracker.heartbeat(taskId);
+      await tasks.tracker.heartbeat(await recordedId());
     };
     const ctx: TrackedContext = {
       taskId,
       heartbeat,
       async progress(progress) {
-        await tasks.tracker.reportProgress(taskId, progress);
+        await tasks.tracker.reportProgress(await recordedId(), progress);
         const forQueue = progressInput(progress);
         if (!forQueue) return;
         try {
@@ -95,7 +102,7 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
       const retry = willRetry(job, error, false);
       if (!retry && !isControlFlowError(error)) ids.forget(job.queueName, String(job.id));
       try {
-        await recordFailure(tasks, taskId, job, error, retry);
+        await recordFailure(tasks, await recordedId(), job, error, retry);
       } catch (recordError) {
         // The job's own error matters more than ours: report and rethrow the original.
         tasks.logger.error({ err: recordError, taskId }, 'agentcore-task: could not record a failed attempt');
@@ -104,7 +111,11 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
     }
     clearInterval(timer);
     ids.forget(job.queueName, String(job.id));
-    await tasks.tracker.recordStatus(taskId, TaskStatus.SUCCESS, { result });
+    // Sent at once, so it can share a row with a STARTED still waiting; it applies only to this queue's run. When it
+    // did not apply (the start found another queue's run, or none), it goes to the run the start settled on.
+    const success = tasks.tracker.recordStatus(taskId, TaskStatus.SUCCESS, { result }, job.queueName);
+    const [recorded, outcome] = await Promise.all([started, success]);
+    if (outcome === 'unmatched') await tasks.tracker.recordStatus(recorded, TaskStatus.SUCCESS, { result });
     return result;
   };
 }
