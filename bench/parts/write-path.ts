@@ -31,26 +31,35 @@ export async function writePath(opts: { rows: number }) {
     ];
     const insertSql =
       'insert into agentcore_task_execution (task_id, task_name, module, status, created_at, updated_at, task_args, task_kwargs, metadata, created_by_id, created_by_username) values ';
+    // The same row change as ours (status, metadata merge, updated_at), and, for context, metadata alone: a status
+    // is in four indexes, so changing it costs far more than the merge (on SQLite ~60 µs against ~15 µs).
     const updateSqlPg =
-      'update agentcore_task_execution set metadata = metadata || $1::jsonb, updated_at = $2 where task_id = $3';
+      "update agentcore_task_execution set status = 'STARTED', metadata = metadata || $1::jsonb, updated_at = $2 where task_id = $3";
     const updateSqlLite =
-      'update agentcore_task_execution set metadata = json_patch(metadata, ?), updated_at = ? where task_id = ?';
+      "update agentcore_task_execution set status = 'STARTED', metadata = json_patch(metadata, ?), updated_at = ? where task_id = ?";
+    const metadataOnly = (statement: string) => statement.replace("status = 'STARTED', ", '');
     let rawInsert: (i: number) => Promise<unknown>;
     let rawUpdate: (i: number) => Promise<unknown>;
+    let rawMetadataUpdate: (i: number) => Promise<unknown>;
     let closeRaw: () => Promise<void>;
     if (dialect === 'postgres') {
       const pool = rawPgPool(db.url);
       rawInsert = (i) =>
         pool.query(`${insertSql}($1,$2,$3,$4,$5,$6,$7::jsonb,$8::jsonb,$9::jsonb,$10,$11)`, row(i, 'raw'));
       rawUpdate = (i) => pool.query(updateSqlPg, [JSON.stringify({ a: i, b: 'x', c: true }), new Date(), `raw-${i}`]);
+      rawMetadataUpdate = (i) =>
+        pool.query(metadataOnly(updateSqlPg), [JSON.stringify({ a: i, b: 'y', c: true }), new Date(), `raw-${i}`]);
       closeRaw = () => pool.end();
     } else {
       const lite = new Sqlite(db.url.replace(/^sqlite:/, ''));
       lite.pragma('journal_mode = WAL');
       const ins = lite.prepare(`${insertSql}(?,?,?,?,?,?,?,?,?,?,?)`);
       const upd = lite.prepare(updateSqlLite);
+      const updMetadata = lite.prepare(metadataOnly(updateSqlLite));
       rawInsert = async (i) => ins.run(...row(i, 'raw'));
       rawUpdate = async (i) => upd.run(JSON.stringify({ a: i, b: 'x', c: true }), new Date().toISOString(), `raw-${i}`);
+      rawMetadataUpdate = async (i) =>
+        updMetadata.run(JSON.stringify({ a: i, b: 'y', c: true }), new Date().toISOString(), `raw-${i}`);
       closeRaw = async () => void lite.close();
     }
     const n = dialect === 'postgres' ? opts.rows : opts.rows * 2;
@@ -68,6 +77,7 @@ export async function writePath(opts: { rows: number }) {
     let bestOursIns = 0;
     let bestRawUpd = 0;
     let bestOursUpd = 0;
+    let bestRawMetadataUpd = 0;
     for (const round of [0, 1]) {
       const off = round * n;
       bestRawIns = Math.max(bestRawIns, await rate(n, concurrency, (i) => rawInsert(off + i)));
@@ -85,6 +95,7 @@ export async function writePath(opts: { rows: number }) {
         ),
       );
       bestRawUpd = Math.max(bestRawUpd, await rate(n, concurrency, (i) => rawUpdate(off + i)));
+      bestRawMetadataUpd = Math.max(bestRawMetadataUpd, await rate(n, concurrency, (i) => rawMetadataUpdate(off + i)));
       bestOursUpd = Math.max(
         bestOursUpd,
         await rate(n, concurrency, (i) =>
@@ -108,7 +119,16 @@ export async function writePath(opts: { rows: number }) {
       bestOursUpd,
       bestRawUpd,
       0.5,
-      'raw UPDATE … metadata merge',
+      'raw UPDATE of the same columns: status, metadata merge, updated_at',
+    );
+    throughput(
+      PART,
+      `${dialect} updateTaskStatus vs a metadata-only UPDATE`,
+      'rows/s',
+      bestOursUpd,
+      bestRawMetadataUpd,
+      null,
+      'context: raw UPDATE … SET metadata = metadata || $1 (no status change, so no index changes)',
     );
     await closeRaw();
     await tasks.close();

@@ -68,7 +68,7 @@ export async function connectDatabase(option: DatabaseOption, logger: Logger): P
   }
   if ('prepare' in option && 'pragma' in option) {
     return {
-      db: new Kysely<Database>({ dialect: new SqliteDialect({ database: option as never }) }),
+      db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(option) as never }) }),
       dialect: sqliteDialect,
       owned: false,
     };
@@ -158,10 +158,38 @@ async function openUrl(url: string, logger: Logger): Promise<Connection> {
   if (path !== ':memory:') database.pragma('journal_mode = WAL');
   database.pragma('busy_timeout = 5000');
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: database as never }) }),
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) as never }) }),
     dialect: sqliteDialect,
     owned: true,
   };
+}
+
+/** Statements kept prepared per SQLite database; the library uses a few dozen distinct ones. */
+const MAX_CACHED_STATEMENTS = 256;
+
+/**
+ * Kysely asks better-sqlite3 to prepare every statement it runs, and preparing costs about as much as running a small
+ * write. This hands back the statement prepared the last time for the same SQL (bounded, oldest dropped). Safe because
+ * Kysely runs one query at a time on a SQLite connection, so a statement is never in use twice at once.
+ */
+function withStatementCache<T extends { prepare(source: string): unknown }>(database: T): T {
+  const cache = new Map<string, unknown>();
+  const prepare = (source: string) => {
+    let statement = cache.get(source);
+    if (statement === undefined) {
+      statement = database.prepare(source);
+      if (cache.size >= MAX_CACHED_STATEMENTS) cache.delete(cache.keys().next().value as string);
+      cache.set(source, statement);
+    }
+    return statement;
+  };
+  return new Proxy(database, {
+    get(target, property) {
+      if (property === 'prepare') return prepare;
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 interface PoolWithEvents {
