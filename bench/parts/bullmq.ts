@@ -10,13 +10,50 @@ import { createAgentcoreTask, silentLogger } from '../../src/index.js';
 import { dispatch, redisOptionsFromUrl, tracked } from '../../src/queue/bullmq/index.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
 import { REDIS_URL } from '../../test/helpers/env.js';
-import { rate, throughput } from '../lib.js';
+import { rate, rawPgPool, throughput } from '../lib.js';
 
 const PART = '2 bullmq';
 const CONCURRENCY = 50;
 const connection = redisOptionsFromUrl(REDIS_URL);
 
 type Processor = ConstructorParameters<typeof Worker>[1];
+
+/**
+ * The floor of any design that records each job's end in PostgreSQL before the job completes: a plain processor that
+ * waits for one raw `UPDATE … WHERE task_id = ANY($1)` shared by every job waiting at that moment (at most two in
+ * flight), setting what our `SUCCESS` sets. No library code; a lower bound for the cost of the row change alone.
+ */
+function rawBatchedProcessor(pool: ReturnType<typeof rawPgPool>): Processor {
+  let waiting: Array<{ id: string; done: () => void; fail: (e: unknown) => void }> = [];
+  let inFlight = 0;
+  const pump = () => {
+    while (inFlight < 2 && waiting.length > 0) {
+      const batch = waiting;
+      waiting = [];
+      inFlight++;
+      pool
+        .query(
+          `update agentcore_task_execution set status = 'SUCCESS', result = 'null', error = null, traceback = null,
+             started_at = coalesce(started_at, now()), finished_at = coalesce(finished_at, now()), updated_at = now(),
+             metadata = metadata || '{"attempt":1}' where task_id = any($1)`,
+          [batch.map((w) => w.id)],
+        )
+        .then(
+          () => batch.forEach((w) => w.done()),
+          (e) => batch.forEach((w) => w.fail(e)),
+        )
+        .finally(() => {
+          inFlight--;
+          pump();
+        });
+    }
+  };
+  return (job) =>
+    new Promise<null>((resolve, reject) => {
+      waiting.push({ id: String(job.id), done: () => resolve(null), fail: reject });
+      if (waiting.length === 1) setImmediate(pump);
+    });
+}
 
 /** Starts a worker on a full queue; resolves with jobs/s once `count` jobs have completed. */
 async function processAll(queueName: string, processor: Processor, count: number): Promise<number> {
@@ -75,6 +112,13 @@ export async function bullmq(opts: { jobs: number }) {
     );
     const trackedRate = await processAll(trackedQueue.name, tracked(tasks, noop, { module: 'bench' }), n);
 
+    // The floor: the same jobs' rows changed by raw batched UPDATEs, no library (rows registered by dispatch).
+    const rawPool = rawPgPool(db.url);
+    const floorQueue = queue('raw-floor');
+    await rate(n, CONCURRENCY, (i) => dispatch(tasks, floorQueue, 'noop', { i }, { module: 'bench' }));
+    const floorRate = await processAll(floorQueue.name, rawBatchedProcessor(rawPool), n);
+    await rawPool.end();
+
     // End to end: adding and processing at the same time.
     const e2e = async (q: Queue, add: (i: number) => Promise<unknown>, processor: Processor) => {
       const started = performance.now();
@@ -124,6 +168,15 @@ export async function bullmq(opts: { jobs: number }) {
       plainRate,
       0.75,
       `tracked vs plain processor; ${n} jobs`,
+    );
+    throughput(
+      PART,
+      'floor: plain processor + raw batched UPDATE per job',
+      'jobs/s',
+      floorRate,
+      plainRate,
+      null,
+      'context: no library; every job waits for one raw UPDATE … WHERE task_id = ANY($1) shared with the jobs waiting then',
     );
     throughput(PART, 'add (50 in flight)', 'jobs/s', dispatchRate, addRate, null, 'dispatch vs queue.add');
     throughput(

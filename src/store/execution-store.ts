@@ -230,7 +230,7 @@ export class ExecutionStore {
       );
     });
     const { rows: changed } = await this.db.executeQuery<ExecutionRow>(
-      CompiledQuery.raw(UPDATE_BATCH_SQL, [`[${rows.join(',')}]`, new Date()]),
+      CompiledQuery.raw(UPDATE_BATCH_SQL, [`[${rows.join(',')}]`, new Date(), items.map((i) => i.taskId)]),
     );
     const out = new Map<string, { run: ChangedRun; execution: TaskExecution | null }>();
     for (const row of changed) {

@@ -25,7 +25,7 @@ from jsonb_to_recordset(cast($1 as jsonb)) as v(
   task_id text, queue text, status text, status_guarded boolean, started boolean, completed boolean,
   set_result boolean, result text, result_guarded boolean, set_error boolean, error text, error_guarded boolean,
   set_traceback boolean, traceback text, traceback_guarded boolean, meta jsonb, full_row boolean)
-where t.task_id = v.task_id and (v.queue is null or t.queue_name is null or t.queue_name = v.queue)
+where t.task_id = any(cast($3 as text[])) and t.task_id = v.task_id and (v.queue is null or t.queue_name is null or t.queue_name = v.queue)
 returning t.id, t.task_id, t.status, t.created_by_id, t.task_name, t.queue_name,
   case when v.full_row then to_jsonb(t) end as full_row`;
 
