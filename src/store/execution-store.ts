@@ -390,16 +390,6 @@ export class ExecutionStore {
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  /** Sets only `updated_at`. Returns `false` when the run is unknown. */
-  async heartbeat(taskId: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('agentcore_task_execution')
-      .set({ updated_at: this.now() })
-      .where('task_id', '=', taskId)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
-  }
-
   async getById(id: number): Promise<TaskExecution | null> {
     const row = await this.db
       .selectFrom('agentcore_task_execution')

@@ -11,7 +11,8 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
 export interface TrackedContext {
   /**
    * The run's `task_id`: the BullMQ job id, or `<queue>:<id>` when a run of another queue already held that id (see
-   * `taskIdOf`).
+   * `taskIdOf`). A job with a UUID id starts before that check: if the same UUID was reused as a job id in another
+   * queue, the run is recorded as `<queue>:<id>` while this field still reads the plain id.
    */
   readonly taskId: string;
   /**
