@@ -65,7 +65,7 @@ export {
 } from './queue/celery/source.js';
 export { combineQueueSources } from './queue/combine.js';
 export type { QueueJobState, QueueSource } from './queue/source.js';
-export { type ChangeFeed, type ExecutionChange, MemoryChangeFeed } from './realtime/feed.js';
+export { type ChangeFeed, type DeletedExecution, type ExecutionChange, MemoryChangeFeed } from './realtime/feed.js';
 export type { RealtimeOption } from './realtime/select.js';
 export type { RedisLike, RedisOption } from './redis.js';
 export { DEFAULT_SETTINGS, isValidCrontab, type Settings } from './settings.js';

@@ -35,9 +35,12 @@ export class Maintenance {
    * const { deleted_count } = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 7 });
    */
   async cleanupOldExecutions(options: CleanupOptions = {}): Promise<CleanupResult> {
-    const tracker = this.host.tracker;
+    const { tracker, feed, logger } = this.host;
     return cleanupOldExecutions(tracker.store, await this.host.settings.get(), options, (runs) => {
-      for (const run of runs) tracker.emit(run, 'deleted');
+      // One announcement per batch: the feed sends it as a few compact messages, not one change per run.
+      feed.publishDeleted(runs).catch((error) => {
+        logger.warn({ err: error }, 'agentcore-task: change notification failed');
+      });
     });
   }
 

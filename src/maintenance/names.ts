@@ -14,8 +14,17 @@ export const MARK_TIMEOUT_SCHEDULE_ID = 'agentcore-task-mark-timed-out-execution
 export const CLEANUP_LOCK_TIMEOUT_SECONDS = 86_400;
 export const MARK_TIMEOUT_LOCK_TIMEOUT_SECONDS = 3_600;
 
-/** Rows deleted per statement by cleanup. */
+/** Rows per cleanup batch: selected, deleted, reported and announced together (SPEC section 7). */
 export const DEFAULT_CLEANUP_BATCH_SIZE = 5_000;
+
+/**
+ * Rows per `DELETE` statement within a cleanup batch: on PostgreSQL about a millisecond of work and a small commit, so
+ * a concurrent writer waits at most about that long behind one.
+ */
+export const CLEANUP_STATEMENT_ROWS = 500;
+
+/** Cleanup pauses this many times as long as each statement took (`pauseRatio`). */
+export const DEFAULT_CLEANUP_PAUSE_RATIO = 1;
 
 /** Interval of the mark-timeout job when its crontab is invalid. */
 export const MARK_TIMEOUT_FALLBACK_INTERVAL_HOURS = 1;

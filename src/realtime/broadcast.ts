@@ -1,15 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { coerceError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { type ChangeFeed, type ExecutionChange, MemoryChangeFeed } from './feed.js';
+import {
+  type ChangeFeed,
+  DELETED_SLICE,
+  type DeletedExecution,
+  type ExecutionChange,
+  MemoryChangeFeed,
+  yieldToEventLoop,
+} from './feed.js';
 
 /**
  * What a cross-process feed needs from its backend: send one message to every process, and hand the messages of
  * every process (ours included) to `onMessage`. PostgreSQL NOTIFY and Redis pub/sub both fit.
  */
 export interface BroadcastTransport {
-  /** Sends one message (at most `maxMessageBytes`). */
-  send(message: string): Promise<void>;
+  /**
+   * Sends messages (each at most `maxMessageBytes`) together: PostgreSQL sends them in one statement, so a burst
+   * costs one commit, not one per message.
+   */
+  send(messages: string[]): Promise<void>;
   /** Starts receiving; reconnects on its own after a lost connection. */
   listen(onMessage: (message: string) => void): Promise<void>;
   close(): Promise<void>;
@@ -25,12 +35,20 @@ export interface BroadcastFeedOptions {
   sendTimeoutMs?: number;
 }
 
-/** Wire shape of one broadcast message: the sender's id and a batch of changes. */
+/**
+ * Wire shape of one broadcast message: the sender's id and a batch of changes. Runs deleted together (cleanup) travel
+ * as `d`, tuples `[id, task_id, created_by_id, index of the status in s]`: a third of the bytes of a change each, so
+ * a cleanup of half a million runs sends a few hundred kilobytes per 5000-row batch instead of several megabytes.
+ */
 interface Message {
   v: 1;
   o: string;
   c: ExecutionChange[];
+  d?: DeletedTuple[];
+  s?: string[];
 }
+
+type DeletedTuple = [id: number, taskId: string, createdById: string | null, status: number];
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 7500;
 export const DEFAULT_MAX_PENDING = 10_000;
@@ -46,10 +64,15 @@ const KINDS = new Set(['created', 'updated', 'deleted']);
 export class BroadcastChangeFeed implements ChangeFeed {
   /** Identifies this process's messages, so their echo is not delivered twice. */
   readonly origin = randomUUID();
+  /** How every message of ours starts. */
+  private readonly head = `{"v":1,"o":${JSON.stringify(this.origin)},`;
   private readonly local = new MemoryChangeFeed();
   private readonly maxMessageBytes: number;
   private readonly maxPending: number;
   private pending = new Map<number, ExecutionChange>();
+  /** Deletion batches waiting to be sent, and how many runs they hold. */
+  private deleted: (readonly DeletedExecution[])[] = [];
+  private deletedRuns = 0;
   private sending: Promise<void> | undefined;
   private failing = false;
   private closed = false;
@@ -84,6 +107,20 @@ export class BroadcastChangeFeed implements ChangeFeed {
     return this.kick();
   }
 
+  /**
+   * Delivers the deletions locally, then sends them as compact messages; resolves once they have been sent (or
+   * dropped, logged). Beyond `maxPending` waiting runs the oldest whole batches are dropped, never the newest.
+   */
+  async publishDeleted(runs: readonly DeletedExecution[]): Promise<void> {
+    await this.local.publishDeleted(runs);
+    if (this.closed || runs.length === 0) return;
+    this.deleted.push(runs);
+    this.deletedRuns += runs.length;
+    while (this.deletedRuns > this.maxPending && this.deleted.length > 1)
+      this.deletedRuns -= this.deleted.shift()?.length ?? 0;
+    return this.kick();
+  }
+
   subscribe(listener: (change: ExecutionChange) => void): () => void {
     return this.local.subscribe(listener);
   }
@@ -113,22 +150,27 @@ export class BroadcastChangeFeed implements ChangeFeed {
     // One send at a time: what arrives meanwhile waits and goes out together in the next message.
     this.sending ??= (async () => {
       await null; // let the current burst of synchronous publishes join the batch
-      while (this.pending.size > 0) {
-        const batch = [...this.pending.values()];
+      while (this.pending.size > 0 || this.deleted.length > 0) {
+        const changes = [...this.pending.values()];
+        const deleted = this.deleted.flat();
         this.pending = new Map();
-        for (const message of this.pack(batch)) await this.sendOne(message);
+        this.deleted = [];
+        this.deletedRuns = 0;
+        // Changes before deletions: a run updated and then deleted ends deleted everywhere.
+        const messages = [...this.pack(changes), ...(await this.packDeleted(deleted))];
+        if (messages.length > 0) await this.send(messages);
       }
       this.sending = undefined;
     })();
     return this.sending;
   }
 
-  private async sendOne(message: string): Promise<void> {
+  private async send(messages: string[]): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeoutMs = this.options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
       await Promise.race([
-        this.transport.send(message),
+        this.transport.send(messages),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
         }),
@@ -145,40 +187,75 @@ export class BroadcastChangeFeed implements ChangeFeed {
     }
   }
 
-  /** Splits a batch into messages that each stay under the size limit. */
+  /** Packs changes into messages that each stay under the size limit. */
   private pack(changes: ExecutionChange[]): string[] {
-    const messages: string[] = [];
-    const head = `{"v":1,"o":${JSON.stringify(this.origin)},"c":[`;
-    let body: string[] = [];
-    let bytes = Buffer.byteLength(head) + 2;
-    for (const change of changes) {
-      const item = JSON.stringify(change);
-      const size = Buffer.byteLength(item) + 1;
-      if (size + Buffer.byteLength(head) + 2 > this.maxMessageBytes) {
-        this.options.logger.warn({ taskId: change.task_id }, 'agentcore-task: change notification too large; skipped');
-        continue;
-      }
-      if (body.length > 0 && bytes + size > this.maxMessageBytes) {
-        messages.push(`${head}${body.join(',')}]}`);
-        body = [];
-        bytes = Buffer.byteLength(head) + 2;
-      }
-      body.push(item);
-      bytes += size;
+    const packer = this.packer(`${this.head}"c":[`);
+    for (const change of changes) packer.add(JSON.stringify(change));
+    return packer.done();
+  }
+
+  /**
+   * Packs deleted runs as tuples (see `Message`), with the statuses they use listed once per message. A cleanup batch
+   * holds thousands of runs: the work is done in slices, so other callbacks (a writer's replies) run in between.
+   */
+  private async packDeleted(runs: readonly DeletedExecution[]): Promise<string[]> {
+    if (runs.length === 0) return [];
+    const statuses = [...new Set(runs.map((run) => run.status))];
+    const statusIndex = new Map(statuses.map((status, i) => [status, i]));
+    const packer = this.packer(`${this.head}"c":[],"s":${JSON.stringify(statuses)},"d":[`);
+    for (let i = 0; i < runs.length; i++) {
+      if (i > 0 && i % DELETED_SLICE === 0) await yieldToEventLoop();
+      const run = runs[i];
+      const tuple: DeletedTuple = [run.id, run.task_id, run.created_by_id, statusIndex.get(run.status) ?? 0];
+      packer.add(JSON.stringify(tuple));
     }
-    if (body.length > 0) messages.push(`${head}${body.join(',')}]}`);
-    return messages;
+    return packer.done();
+  }
+
+  /** Joins JSON items into messages `head item,item,… ]}` of at most `maxMessageBytes`; a larger item is skipped. */
+  private packer(head: string) {
+    const { logger } = this.options;
+    const limit = this.maxMessageBytes;
+    const messages: string[] = [];
+    const frame = Buffer.byteLength(head) + 2;
+    let body: string[] = [];
+    let bytes = frame;
+    return {
+      add(item: string) {
+        const size = Buffer.byteLength(item) + 1;
+        if (size + frame > limit) {
+          logger.warn({ change: item.slice(0, 300) }, 'agentcore-task: change notification too large; skipped');
+          return;
+        }
+        if (body.length > 0 && bytes + size > limit) {
+          messages.push(`${head}${body.join(',')}]}`);
+          body = [];
+          bytes = frame;
+        }
+        body.push(item);
+        bytes += size;
+      },
+      done(): string[] {
+        if (body.length > 0) messages.push(`${head}${body.join(',')}]}`);
+        return messages;
+      },
+    };
   }
 
   private receive(text: string): void {
+    // Nobody to tell, or our own echo (every message we send starts with our id): not worth parsing.
+    if (this.local.size === 0 || text.startsWith(this.head)) return;
     const message = parseMessage(text);
     if (!message || message.o === this.origin) return;
     for (const change of message.c) this.local.deliver(change);
   }
 }
 
-/** Parses a broadcast message; anything else on the channel (another program, an older version) is ignored. */
-export function parseMessage(text: string): Message | null {
+/**
+ * Parses a broadcast message into its sender and changes (deleted runs included, as changes of kind `deleted`);
+ * anything else on the channel (another program, an older version) is ignored.
+ */
+export function parseMessage(text: string): { v: 1; o: string; c: ExecutionChange[] } | null {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -186,9 +263,23 @@ export function parseMessage(text: string): Message | null {
     return null;
   }
   if (typeof value !== 'object' || value === null) return null;
-  const { v, o, c } = value as Partial<Message>;
+  const { v, o, c, d, s } = value as Partial<Message>;
   if (v !== 1 || typeof o !== 'string' || !Array.isArray(c)) return null;
-  return { v, o, c: c.filter(isChange) };
+  const changes = c.filter(isChange);
+  if (Array.isArray(d) && Array.isArray(s) && s.every((status) => typeof status === 'string'))
+    for (const tuple of d) {
+      if (!Array.isArray(tuple)) continue;
+      const [id, taskId, createdById, status] = tuple as unknown[];
+      const change = {
+        kind: 'deleted',
+        id,
+        task_id: taskId,
+        status: Number.isInteger(status) ? s[status as number] : undefined,
+        created_by_id: createdById,
+      };
+      if (isChange(change)) changes.push(change);
+    }
+  return { v, o, c: changes };
 }
 
 function isChange(value: unknown): value is ExecutionChange {

@@ -8,12 +8,28 @@ export interface ExecutionChange {
   created_by_id: string | null;
 }
 
+/** A run removed by cleanup: what `publishDeleted` announces (subscribers get it as a change of kind `deleted`). */
+export type DeletedExecution = Omit<ExecutionChange, 'kind'>;
+
 /** Delivers changes made by any process to subscribers in this process. One implementation per folder. */
 export interface ChangeFeed {
   publish(change: ExecutionChange): Promise<void>;
+  /**
+   * Announces runs deleted together (one cleanup batch). Subscribers get one `deleted` change per run, exactly as if
+   * each had been published; a cross-process feed carries the whole batch as a few compact messages instead.
+   */
+  publishDeleted(runs: readonly DeletedExecution[]): Promise<void>;
   /** Returns a function that unsubscribes. */
   subscribe(listener: (change: ExecutionChange) => void): () => void;
   close(): Promise<void>;
+}
+
+/** Deleted runs handled between two yields to the event loop: a cleanup batch holds thousands. */
+export const DELETED_SLICE = 250;
+
+/** Lets waiting I/O callbacks run (a writer's replies) before continuing a long piece of work. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Single-process feed: subscribers see the changes made through this instance only. */
@@ -22,6 +38,14 @@ export class MemoryChangeFeed implements ChangeFeed {
 
   async publish(change: ExecutionChange): Promise<void> {
     this.deliver(change);
+  }
+
+  /** Delivers one `deleted` change per run, in slices with the event loop free in between. */
+  async publishDeleted(runs: readonly DeletedExecution[]): Promise<void> {
+    for (let i = 0; i < runs.length; i++) {
+      if (i > 0 && i % DELETED_SLICE === 0) await yieldToEventLoop();
+      this.deliver({ kind: 'deleted', ...runs[i] });
+    }
   }
 
   /** Calls every listener; a throwing listener does not stop the others. */

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { DatabaseOption } from '../store/connect.js';
 import type { DialectName } from '../store/dialect.js';
 import type { Database } from '../store/schema.js';
-import { type ChangeFeed, type ExecutionChange, MemoryChangeFeed } from './feed.js';
+import { type ChangeFeed, type DeletedExecution, type ExecutionChange, MemoryChangeFeed } from './feed.js';
 import { connectFromPool, connectFromUrl, createPostgresChangeFeed, type PgPoolLike } from './postgres/feed.js';
 import { createRedisChangeFeed, type RedisPubSubClient } from './redis/feed.js';
 
@@ -26,6 +26,7 @@ export interface ChangeFeedContext {
 /** A feed for `realtime: false`: nothing is published, subscribers are never called. */
 class DisabledChangeFeed implements ChangeFeed {
   async publish(_change: ExecutionChange): Promise<void> {}
+  async publishDeleted(_runs: readonly DeletedExecution[]): Promise<void> {}
   subscribe(): () => void {
     return () => {};
   }

@@ -157,26 +157,50 @@ describe('stream routes on PostgreSQL', () => {
   it('announces runs deleted by cleanup as event: deleted, only to streams whose scope admits them', async () => {
     const a = await api.open('/executions/stream/', 'a');
     const b = await api.open('/executions/stream/', 'b');
-    const old = uid('old-a');
-    await worker.registerTaskExecution({ taskId: old, taskName: 'report', module: 'm', createdBy: { id: 1 } });
-    await worker.tracker.updateTaskStatus(old, 'SUCCESS');
+    const admin = await api.open('/executions/stream/?my_tasks=false', 'admin');
+    // One cleanup batch holding runs of both users and a system run, deleted by another process (cross-process feed).
+    const old = { a1: uid('old-a'), a2: uid('old-a'), b1: uid('old-b'), system: uid('old-system') };
+    const creators = { a1: { id: 1 }, a2: { id: 1 }, b1: { id: 2 }, system: null };
+    for (const [key, taskId] of Object.entries(old)) {
+      await worker.registerTaskExecution({
+        taskId,
+        taskName: 'report',
+        module: 'm',
+        createdBy: creators[key as keyof typeof old],
+      });
+      await worker.tracker.updateTaskStatus(taskId, 'SUCCESS');
+    }
     await tasks.db
       .updateTable('agentcore_task_execution')
       .set({ created_at: new Date(Date.now() - 40 * 86_400_000) })
-      .where('task_id', '=', old)
+      .where('task_id', 'in', Object.values(old))
       .execute();
     const result = await worker.maintenance.cleanupOldExecutions({ retentionDays: 30 });
-    expect(result.deleted_count).toBeGreaterThanOrEqual(1);
+    expect(result.deleted_count).toBeGreaterThanOrEqual(4);
+    const deletedIds = (reader: SseReader) =>
+      reader.events.filter((e) => e.event === 'deleted').map((e) => JSON.parse(e.data).task_id as string);
+    await admin.until(
+      () => Object.values(old).every((id) => deletedIds(admin).includes(id)),
+      2000,
+      'every deletion for the admin',
+    );
     const event = await a.until(
-      () => a.events.find((e) => e.event === 'deleted' && JSON.parse(e.data).task_id === old),
+      () => a.events.find((e) => e.event === 'deleted' && JSON.parse(e.data).task_id === old.a2),
       1000,
       'deleted event',
     );
+    const row = await tasks.tracker.getTask(old.a2, { sync: false });
+    expect(row).toBeNull();
     expect(Object.keys(JSON.parse(event.data)).sort()).toEqual(['id', 'task_id']);
+    await b.until(() => deletedIds(b).includes(old.b1), 1000, 'b’s own deletion');
     await sleep(200);
-    expect(b.events.some((e) => e.data.includes(old))).toBe(false);
-    await a.close();
-    await b.close();
+    expect(deletedIds(a).sort()).toEqual([old.a1, old.a2].sort());
+    expect(deletedIds(b)).toEqual([old.b1]);
+    for (const reader of [a, b, admin]) {
+      const ids = reader.events.map((e) => Number(e.id));
+      expect(ids.every((id, i) => i === 0 || id > ids[i - 1])).toBe(true);
+    }
+    await Promise.all([a.close(), b.close(), admin.close()]);
   });
 
   it('never shows runs without a creator, nor widens scope for a non-admin', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type AgentcoreTask, createAgentcoreTask, silentLogger } from '../../src/index.js';
+import { type AgentcoreTask, createAgentcoreTask, type ExecutionChange, silentLogger } from '../../src/index.js';
 import { DIALECTS, useTestDatabase } from '../helpers/databases.js';
-import { DAY, existing, seedRun } from './helpers.js';
+import { backdate, DAY, existing, seedRun, uid } from './helpers.js';
 
 describe.each(DIALECTS)('cleanupOldExecutions on %s', (dialect) => {
   const database = useTestDatabase(dialect);
@@ -97,6 +97,40 @@ describe.each(DIALECTS)('cleanupOldExecutions on %s', (dialect) => {
     expect(progress).toEqual([2, 4, 5]);
     expect(await existing(tasks, ids)).toEqual([]);
     await expect(tasks.maintenance.cleanupOldExecutions({ batchSize: 0 })).rejects.toThrow(/batchSize/);
+  });
+
+  it('announces exactly the runs it deleted on the change feed, one deleted change per run', async () => {
+    const old = [
+      await seedRun(tasks, { status: 'SUCCESS', createdAgoMs: 60 * DAY }),
+      await seedRun(tasks, { status: 'FAILURE', createdAgoMs: 60 * DAY }),
+      await seedRun(tasks, { status: 'REVOKED', createdAgoMs: 60 * DAY }),
+      uid('owned'),
+    ];
+    await tasks.registerTaskExecution({ taskId: old[3], taskName: 't', module: 'm', createdBy: { id: 7 } });
+    await tasks.tracker.updateTaskStatus(old[3], 'SUCCESS');
+    await backdate(tasks, old[3], { createdAgoMs: 60 * DAY });
+    const kept = [
+      await seedRun(tasks, { status: 'STARTED', createdAgoMs: 60 * DAY }),
+      await seedRun(tasks, { status: 'SUCCESS' }),
+    ];
+    const rows = await tasks.db
+      .selectFrom('agentcore_task_execution')
+      .select(['id', 'task_id', 'status', 'created_by_id'])
+      .where('task_id', 'in', old)
+      .execute();
+    expect(rows.map((r) => r.created_by_id).sort()).toEqual(['7', null, null, null]);
+    const changes: ExecutionChange[] = [];
+    const unsubscribe = tasks.feed.subscribe((c) => changes.push(c));
+    try {
+      await tasks.maintenance.cleanupOldExecutions({ batchSize: 2 });
+    } finally {
+      unsubscribe();
+    }
+    const byTaskId = (x: { task_id: string }, y: { task_id: string }) => x.task_id.localeCompare(y.task_id);
+    expect(changes.sort(byTaskId)).toEqual(
+      rows.map((r) => ({ kind: 'deleted', ...r, id: Number(r.id) })).sort(byTaskId),
+    );
+    expect(changes.some((c) => kept.includes(c.task_id))).toBe(false);
   });
 
   it('the scheduled job records itself (module agentcore_task) and returns the result', async () => {

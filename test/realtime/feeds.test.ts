@@ -159,6 +159,42 @@ describe('PostgreSQL LISTEN/NOTIFY feed', () => {
     }
   });
 
+  it('carries a batch of deletions to other instances as one deleted change per run, in few compact notifications', async () => {
+    const listener = new pg.Client({ connectionString: database.url });
+    await listener.connect();
+    const payloads: string[] = [];
+    listener.on('notification', (n) => payloads.push(n.payload ?? ''));
+    await listener.query(`LISTEN ${DEFAULT_POSTGRES_CHANNEL}`);
+    try {
+      const remote = collector(reader.feed);
+      const local = collector(writer.feed);
+      const prefix = uid('gone');
+      const statuses = ['SUCCESS', 'FAILURE', 'REVOKED'];
+      const runs = Array.from({ length: 3000 }, (_, i) => ({
+        id: 2_000_000 + i,
+        task_id: `${prefix}-${i}`,
+        status: statuses[i % 3],
+        created_by_id: i % 5 === 0 ? null : `user-${i % 7}`,
+      }));
+      await writer.feed.publishDeleted(runs);
+      const expected = runs.map((run) => ({ kind: 'deleted', ...run }));
+      expect(local.seen.filter((c) => c.task_id.startsWith(prefix))).toEqual(expected); // at once, in order
+      await remote.waitFor((c) => c.id === 2_002_999, 2000);
+      await sleep(200);
+      const byId = (x: ExecutionChange, y: ExecutionChange) => x.id - y.id;
+      expect(remote.seen.filter((c) => c.task_id.startsWith(prefix)).sort(byId)).toEqual(expected);
+      expect(local.seen.filter((c) => c.task_id.startsWith(prefix))).toHaveLength(3000); // the echo was skipped
+      const ours = payloads.filter((p) => p.includes(prefix));
+      for (const p of ours) expect(Buffer.byteLength(p)).toBeLessThan(8000);
+      // ~52 bytes a run instead of ~118 as full changes: about 22 notifications instead of 48.
+      expect(ours.length).toBeLessThanOrEqual(25);
+      remote.stop();
+      local.stop();
+    } finally {
+      await listener.end();
+    }
+  });
+
   it('works with a host pg.Pool as the database (LISTEN on a client checked out of it)', async () => {
     const pool = new pg.Pool({ connectionString: database.url, max: 3 });
     const hosted = await createAgentcoreTask({ database: pool, logger: silentLogger, migrate: false });
@@ -233,6 +269,26 @@ describe('Redis pub/sub feed', () => {
     }
   });
 
+  it('delivers a batch of deletions to another process, one deleted change per run', async () => {
+    const writer = await createRedisChangeFeed({ redis: a, logger: silentLogger, channel });
+    const reader = await createRedisChangeFeed({ redis: b, logger: silentLogger, channel });
+    try {
+      const remote = collector(reader);
+      const runs = Array.from({ length: 500 }, (_, i) => ({
+        id: 100 + i,
+        task_id: uid(`r${i}`),
+        status: 'SUCCESS',
+        created_by_id: String(i % 3),
+      }));
+      await writer.publishDeleted(runs);
+      await remote.waitFor((c) => c.id === 599);
+      expect([...remote.seen].sort((x, y) => x.id - y.id)).toEqual(runs.map((run) => ({ kind: 'deleted', ...run })));
+    } finally {
+      await writer.close();
+      await reader.close();
+    }
+  });
+
   it('ignores foreign messages on the channel', async () => {
     const reader = await createRedisChangeFeed({ redis: b, logger: silentLogger, channel });
     try {
@@ -253,6 +309,39 @@ describe('Redis pub/sub feed', () => {
     } finally {
       await reader.close();
     }
+  });
+});
+
+describe('broadcast message format', () => {
+  it('decodes deleted runs and drops malformed entries, keeping the rest of the message', () => {
+    const change = { kind: 'updated', id: 1, task_id: 'a', status: 'STARTED', created_by_id: null };
+    const text = JSON.stringify({
+      v: 1,
+      o: 'sender',
+      c: [change],
+      s: ['SUCCESS', 'FAILURE'],
+      d: [
+        [10, 'ten', '3', 0],
+        [11, 'eleven', null, 1],
+        [12, 'bad status', null, 2],
+        [13, 'fractional status', null, 0.5],
+        ['14', 'string id', null, 0],
+        [15, 16, null, 0],
+        [17, 'numeric creator', 17, 0],
+        'not a tuple',
+      ],
+    });
+    expect(parseMessage(text)).toEqual({
+      v: 1,
+      o: 'sender',
+      c: [
+        change,
+        { kind: 'deleted', id: 10, task_id: 'ten', status: 'SUCCESS', created_by_id: '3' },
+        { kind: 'deleted', id: 11, task_id: 'eleven', status: 'FAILURE', created_by_id: null },
+      ],
+    });
+    // Without the status list, deletions cannot be read and are ignored.
+    expect(parseMessage(JSON.stringify({ v: 1, o: 'x', c: [], d: [[1, 't', null, 0]] }))?.c).toEqual([]);
   });
 });
 

@@ -55,8 +55,9 @@ class PostgresTransport implements BroadcastTransport {
     this.channel = options.channel ?? DEFAULT_POSTGRES_CHANNEL;
   }
 
-  async send(message: string): Promise<void> {
-    await sql`select pg_notify(${this.channel}, ${message})`.execute(this.options.db);
+  async send(messages: string[]): Promise<void> {
+    // One statement, so one transaction and one commit (each NOTIFY takes a commit of its own otherwise).
+    await sql`select pg_notify(${this.channel}, m) from unnest(${messages}::text[]) as m`.execute(this.options.db);
   }
 
   async listen(onMessage: (message: string) => void): Promise<void> {

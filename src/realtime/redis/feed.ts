@@ -60,8 +60,9 @@ class RedisTransport implements BroadcastTransport {
     });
   }
 
-  async send(message: string): Promise<void> {
-    await this.publisher.publish(this.channel, message);
+  async send(messages: string[]): Promise<void> {
+    // ioredis writes them back to back on the one connection (no round trip each).
+    await Promise.all(messages.map((message) => this.publisher.publish(this.channel, message)));
   }
 
   async listen(onMessage: (message: string) => void): Promise<void> {
