@@ -39,8 +39,12 @@ function rawBatchedProcessor(pool: ReturnType<typeof rawPgPool>): Processor {
           [batch.map((w) => w.id)],
         )
         .then(
-          () => batch.forEach((w) => w.done()),
-          (e) => batch.forEach((w) => w.fail(e)),
+          () => {
+            for (const w of batch) w.done();
+          },
+          (e) => {
+            for (const w of batch) w.fail(e);
+          },
         )
         .finally(() => {
           inFlight--;
