@@ -58,6 +58,7 @@ describe('write batching on postgres', () => {
 
   beforeAll(async () => {
     pool = new pg.Pool({ connectionString: database.url, max: 10 });
+    pool.on('error', () => {}); // the database is dropped (connections terminated) at the end of the file
     const db = new Kysely({
       dialect: new PostgresDialect({ pool }),
       log: (event) => {
