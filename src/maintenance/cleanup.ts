@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ExpressionBuilder } from 'kysely';
 import { ValidationError } from '../errors.js';
 import type { DeletedExecution } from '../realtime/feed.js';
 import type { Settings } from '../settings.js';
 import { TaskStatus } from '../status.js';
 import type { ExecutionStore } from '../store/execution-store.js';
+import type { Database } from '../store/schema.js';
 import { CLEANUP_STATEMENT_ROWS, DEFAULT_CLEANUP_BATCH_SIZE, DEFAULT_CLEANUP_PAUSE_RATIO } from './names.js';
 
 /** Options of `cleanupOldExecutions`; absent ones come from the settings. */
@@ -40,15 +42,17 @@ export interface CleanupResult {
 
 const COMPLETED = [...TaskStatus.completed];
 const DAY_MS = 86_400_000;
+const TABLE = 'agentcore_task_execution';
 const ANNOUNCED = ['id', 'task_id', 'status', 'created_by_id'] as const;
 
 /**
- * Deletes old runs in batches: select up to `batchSize` ids, delete them in statements of at most 500 rows, repeat.
- * Nothing runs in a long transaction, and a run created meanwhile is never eligible (it is newer than the cutoff).
- * Small statements with a pause after each keep concurrent writers fast: a 5000-row `DELETE` runs for tens of
- * milliseconds and commits a burst of write-ahead log that every commit meanwhile waits behind. Each batch's deleted
- * runs are announced to `onDeleted` together once the batch is gone (the change feed sends them as a few compact
- * messages).
+ * Deletes old runs in batches of `batchSize`, each in statements of at most 500 rows (on PostgreSQL and SQLite one
+ * `DELETE … WHERE id IN (SELECT … LIMIT 500) RETURNING …` each; on MySQL a select of the ids, then their delete),
+ * pausing after each statement. Nothing runs in a long transaction, and a run created meanwhile is never eligible (it
+ * is newer than the cutoff). Small statements with pauses keep concurrent writers fast: one 5000-row `DELETE` runs for
+ * tens of milliseconds and commits a burst of write-ahead log that every commit meanwhile waits behind. Each batch's
+ * deleted runs are announced to `onDeleted` together once the batch is gone (the change feed sends them as a few
+ * compact messages).
  */
 export async function cleanupOldExecutions(
   store: ExecutionStore,
@@ -77,60 +81,56 @@ export async function cleanupOldExecutions(
   const cutoff = new Date(Date.now() - retentionDays * DAY_MS);
   const dbCutoff = store.dialect.toDbDate(cutoff);
   const { db } = store;
-  // Where DELETE … RETURNING exists, the batch select reads only ids and each DELETE returns what is announced:
-  // reading 5000 full rows at once is itself a burst the writers feel.
-  const returning = store.dialect.supportsReturning;
-  /** Runs `statement`, then rests `pauseRatio` times as long as it took. */
-  const paced = async <T>(statement: () => Promise<T>): Promise<T> => {
-    const started = performance.now();
-    const result = await statement();
-    if (pauseRatio > 0) await sleep((performance.now() - started) * pauseRatio);
-    return result;
+  /** The runs cleanup may delete. */
+  const eligible = (eb: ExpressionBuilder<Database, typeof TABLE>) =>
+    onlyCompleted
+      ? eb.and([eb('created_at', '<', dbCutoff), eb('status', 'in', COMPLETED)])
+      : eb('created_at', '<', dbCutoff);
+  /** Deletes up to `limit` eligible runs: how many it found, how many went, and the ones that went. */
+  const deleteSome = async (limit: number): Promise<{ found: number; removed: number; gone: AnnouncedRow[] }> => {
+    if (store.dialect.supportsReturning) {
+      // One statement picks, deletes and returns the rows: no ids travel to Node and back. The conditions are
+      // repeated outside so that a row changed meanwhile is judged again.
+      const picked = db.selectFrom(TABLE).select('id').where(eligible).limit(limit);
+      const gone = await db.deleteFrom(TABLE).where('id', 'in', picked).where(eligible).returning(ANNOUNCED).execute();
+      return { found: gone.length, removed: gone.length, gone };
+    }
+    // MySQL cannot delete from a table it selects from, nor return deleted rows: select, then delete those ids.
+    const rows = await db.selectFrom(TABLE).select(ANNOUNCED).where(eligible).limit(limit).execute();
+    if (rows.length === 0) return { found: 0, removed: 0, gone: [] };
+    const ids = rows.map((r) => r.id);
+    const result = await db.deleteFrom(TABLE).where('id', 'in', ids).where(eligible).executeTakeFirst();
+    const removed = Number(result.numDeletedRows);
+    if (removed === ids.length || !onDeleted) return { found: rows.length, removed, gone: rows };
+    // Announce exactly the rows that went: when a row changed between select and delete, ask which ones stayed.
+    const stayed = await db.selectFrom(TABLE).select('id').where('id', 'in', ids).execute();
+    const kept = new Set(stayed.map((r) => String(r.id)));
+    return { found: rows.length, removed, gone: rows.filter((r) => !kept.has(String(r.id))) };
   };
   let deleted = 0;
-  for (;;) {
-    let select = db
-      .selectFrom('agentcore_task_execution')
-      .select(returning ? ['id'] : ANNOUNCED)
-      .where('created_at', '<', dbCutoff);
-    if (onlyCompleted) select = select.where('status', 'in', COMPLETED);
-    const rows: Array<{ id: number | string } & Partial<AnnouncedRow>> = await paced(() =>
-      select.limit(batchSize).execute(),
-    );
-    if (rows.length === 0) break;
+  for (let more = true; more; ) {
+    let found = 0;
     const gone: AnnouncedRow[] = [];
-    for (let i = 0; i < rows.length; i += CLEANUP_STATEMENT_ROWS) {
-      const chunk = rows.slice(i, i + CLEANUP_STATEMENT_ROWS);
-      const ids = chunk.map((r) => r.id);
-      // The conditions are repeated so a row that changed since the select is judged again.
-      let remove = db.deleteFrom('agentcore_task_execution').where('id', 'in', ids).where('created_at', '<', dbCutoff);
-      if (onlyCompleted) remove = remove.where('status', 'in', COMPLETED);
-      if (returning) {
-        const removed = await paced(() => remove.returning(ANNOUNCED).execute());
-        deleted += removed.length;
-        gone.push(...removed);
-        continue;
+    while (found < batchSize) {
+      const limit = Math.min(CLEANUP_STATEMENT_ROWS, batchSize - found);
+      const started = performance.now();
+      const some = await deleteSome(limit);
+      found += some.found;
+      deleted += some.removed;
+      gone.push(...some.gone);
+      if (some.found < limit) {
+        more = false;
+        break;
       }
-      const removed = Number((await paced(() => remove.executeTakeFirst())).numDeletedRows);
-      deleted += removed;
-      if (!onDeleted) continue;
-      // Announce exactly the rows that went: when a row changed between select and delete, ask which ones stayed.
-      const kept =
-        removed === ids.length
-          ? new Set<string>()
-          : new Set(
-              (await db.selectFrom('agentcore_task_execution').select('id').where('id', 'in', ids).execute()).map((r) =>
-                String(r.id),
-              ),
-            );
-      for (const row of chunk) if (!kept.has(String(row.id))) gone.push(row as AnnouncedRow);
+      // Rest as long as the statement took (times pauseRatio): writers get the database back between statements.
+      if (pauseRatio > 0) await sleep((performance.now() - started) * pauseRatio);
     }
+    if (found === 0) break;
     options.onBatch?.(deleted);
     if (onDeleted && gone.length > 0)
       onDeleted(
         gone.map((r) => ({ id: Number(r.id), task_id: r.task_id, status: r.status, created_by_id: r.created_by_id })),
       );
-    if (rows.length < batchSize) break;
   }
   return {
     deleted_count: deleted,

@@ -1,3 +1,4 @@
+import type { KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentcoreTask, createAgentcoreTask, type ExecutionChange, silentLogger } from '../../src/index.js';
 import { DIALECTS, useTestDatabase } from '../helpers/databases.js';
@@ -97,6 +98,73 @@ describe.each(DIALECTS)('cleanupOldExecutions on %s', (dialect) => {
     expect(progress).toEqual([2, 4, 5]);
     expect(await existing(tasks, ids)).toEqual([]);
     await expect(tasks.maintenance.cleanupOldExecutions({ batchSize: 0 })).rejects.toThrow(/batchSize/);
+  });
+
+  it('deletes a batch in statements of at most 500 rows, pausing pauseRatio times as long as each took', async () => {
+    const old = new Date(Date.now() - 60 * DAY);
+    for (let i = 0; i < 1100; i += 100)
+      await tasks.db
+        .insertInto('agentcore_task_execution')
+        .values(
+          Array.from({ length: 100 }, (_, k) => ({
+            task_id: uid(`bulk-${i + k}`),
+            task_name: 'bulk',
+            module: 'bulk',
+            status: 'SUCCESS',
+            created_at: tasks.dialect.toDbDate(old),
+            updated_at: tasks.dialect.toDbDate(old),
+          })),
+        )
+        .execute();
+    const recent = await seedRun(tasks, { status: 'SUCCESS' });
+    // The same database seen through a plugin that times each statement.
+    const statements: Array<{ kind: string; started: number; ended: number; rows: number }> = [];
+    const starts = new Map<unknown, { kind: string; started: number }>();
+    const timer: KyselyPlugin = {
+      transformQuery({ node, queryId }) {
+        // Only the statements on the runs' table (not the settings read before).
+        if (JSON.stringify(node).includes('"agentcore_task_execution"'))
+          starts.set(queryId, { kind: node.kind, started: performance.now() });
+        return node;
+      },
+      async transformResult({ result, queryId }) {
+        const start = starts.get(queryId);
+        if (!start) return result;
+        const rows = start.kind === 'DeleteQueryNode' && result.rows.length === 0 ? result.numAffectedRows : undefined;
+        statements.push({ ...start, ended: performance.now(), rows: Number(rows ?? result.rows.length) });
+        return result;
+      },
+    };
+    const timed = await createAgentcoreTask({
+      database: { kysely: tasks.db.withPlugin(timer), dialect },
+      logger: silentLogger,
+      migrate: false,
+      realtime: false,
+      settings: { retentionDays: 30 },
+    });
+    const progress: number[] = [];
+    try {
+      const result = await timed.maintenance.cleanupOldExecutions({
+        batchSize: 1000,
+        pauseRatio: 3,
+        onBatch: (n) => progress.push(n),
+      });
+      expect(result.deleted_count).toBe(1100);
+    } finally {
+      await timed.close();
+    }
+    expect(progress).toEqual([1000, 1100]);
+    expect(await existing(tasks, [recent])).toEqual([recent]);
+    const deletes = statements.filter((s) => s.kind === 'DeleteQueryNode');
+    expect(deletes.map((d) => d.rows)).toEqual([500, 500, 100]);
+    // Rounds end with a DELETE (MySQL selects the ids first); after each but the last comes the pause.
+    for (let i = 0; i < deletes.length - 1; i++) {
+      const roundStart = i === 0 ? statements[0] : statements[statements.indexOf(deletes[i - 1]) + 1];
+      const next = statements[statements.indexOf(deletes[i]) + 1];
+      const took = deletes[i].ended - roundStart.started;
+      expect(next.started - deletes[i].ended).toBeGreaterThanOrEqual(3 * took - 1);
+    }
+    await expect(tasks.maintenance.cleanupOldExecutions({ pauseRatio: -1 })).rejects.toThrow(/pauseRatio/);
   });
 
   it('announces exactly the runs it deleted on the change feed, one deleted change per run', async () => {

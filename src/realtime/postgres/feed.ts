@@ -56,8 +56,10 @@ class PostgresTransport implements BroadcastTransport {
   }
 
   async send(messages: string[]): Promise<void> {
-    // One statement, so one transaction and one commit (each NOTIFY takes a commit of its own otherwise).
-    await sql`select pg_notify(${this.channel}, m) from unnest(${messages}::text[]) as m`.execute(this.options.db);
+    // One statement, so one transaction and one commit (each NOTIFY takes a commit of its own otherwise). A parameter
+    // per message: a text[] parameter would have the driver escape every quote of the JSON.
+    const notify = messages.map((message) => sql`pg_notify(${this.channel}, ${message})`);
+    await sql`select ${sql.join(notify)}`.execute(this.options.db);
   }
 
   async listen(onMessage: (message: string) => void): Promise<void> {
