@@ -27,11 +27,7 @@ if (want('4'))
     recent: Math.round(100_000 * scale),
     rate: 500,
     quietMs: Math.max(2000, 5000 * scale),
-    variants: [
-      { batchSize: 5000, realtime: true },
-      { batchSize: 1000, realtime: true },
-      { batchSize: 5000, realtime: false },
-    ],
+    variants: [{ realtime: true }, { pauseRatio: 0, realtime: true }, { realtime: false }],
   });
 if (want('5'))
   await stream({

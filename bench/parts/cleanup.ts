@@ -2,10 +2,13 @@
  * Part 4 — cleanup. 500,000 completed runs older than the retention (plus recent runs that must stay) in
  * PostgreSQL; `tasks.maintenance.cleanupOldExecutions()` deletes them in batches while another instance (its own
  * connections) registers new runs at a steady rate. Reported: the total cleanup time, and the inserter's p99 latency
- * during cleanup against its p99 just before and just after, without cleanup (goal: at most 3×). Run with the default
- * batch size and again with a smaller one, on a fresh set of expired rows, to show what the batch size trades.
+ * during cleanup against its p99 just before and just after, without cleanup (goal: at most 3×). Each variant runs on a
+ * fresh set of expired rows: the defaults, the same without pauses between statements (what pacing buys), and the
+ * defaults without live updates (what announcing the deletions costs).
  */
+import pg from 'pg';
 import { createAgentcoreTask, silentLogger } from '../../src/index.js';
+import { DEFAULT_CLEANUP_BATCH_SIZE, DEFAULT_CLEANUP_PAUSE_RATIO } from '../../src/maintenance/names.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
 import { details, latency, measured, summarize } from '../lib.js';
 import { generateExecutions } from '../support/generate.js';
@@ -51,8 +54,11 @@ export async function cleanup(opts: {
   recent: number;
   rate: number;
   quietMs: number;
-  /** Each on a fresh set of expired rows. `realtime: false`: both instances without live updates. */
-  variants: Array<{ batchSize: number; realtime: boolean }>;
+  /**
+   * Each on a fresh set of expired rows. `realtime: false`: both instances without live updates. `pauseRatio`
+   * absent: the default.
+   */
+  variants: Array<{ batchSize?: number; pauseRatio?: number; realtime: boolean }>;
 }) {
   const db = await createTestDatabase('postgres');
   // Defaults a user gets on PostgreSQL: live updates over LISTEN/NOTIFY (cleanup announces every run it deletes).
@@ -65,6 +71,8 @@ export async function cleanup(opts: {
     });
   let tasks = await open(true);
   let writer = await open(true);
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
   try {
     let genSeconds = await generateExecutions(db.url, { rows: opts.recent, from: 1e9, daysAgoTo: 29 });
     const register = (tag: string) => (i: number) =>
@@ -76,7 +84,7 @@ export async function cleanup(opts: {
         metadata: { i },
       });
     const runs: Record<string, unknown> = {};
-    for (const [round, { batchSize, realtime }] of opts.variants.entries()) {
+    for (const [round, { batchSize, pauseRatio, realtime }] of opts.variants.entries()) {
       if (!realtime && round > 0) {
         await Promise.all([tasks.close(), writer.close()]);
         [tasks, writer] = await Promise.all([open(false), open(false)]);
@@ -88,19 +96,31 @@ export async function cleanup(opts: {
         daysAgoTo: 60,
         runningShare: 0,
       });
+      // Settle before measuring, as a real table of month-old rows is: vacuumed (here: the previous variant's dead rows,
+      // which autovacuum would otherwise process during this variant's windows) and checkpointed (so the cleanup writes
+      // the full-page images a real one writes, and no checkpoint of the load lands in a window by chance).
+      await admin.query('vacuum analyze agentcore_task_execution');
+      await admin.query('checkpoint');
       // Warm up, then the quiet figure, then the same load during cleanup.
-      await steadyInserter(register(`warm${round}`), opts.rate).stopAfter(1000);
+      // (3 s: long enough for the writer's pool to have opened its connections and the code paths to be compiled.)
+      await steadyInserter(register(`warm${round}`), opts.rate).stopAfter(3000);
       const quiet = await steadyInserter(register(`quiet${round}`), opts.rate).stopAfter(opts.quietMs);
       const busyLoad = steadyInserter(register(`busy${round}`), opts.rate);
       const t = performance.now();
-      const result = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 30, batchSize });
+      const result = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 30, batchSize, pauseRatio });
       const seconds = (performance.now() - t) / 1000;
       const busy = await busyLoad.stop();
       const after = await steadyInserter(register(`after${round}`), opts.rate).stopAfter(opts.quietMs);
       // The quiet figure pools the windows just before and just after: the same conditions around the cleanup.
       const q = summarize([...quiet.samples, ...after.samples]);
       const b = summarize(busy.samples);
-      const label = `batchSize ${batchSize}${realtime ? '' : ', live updates off'}`;
+      const label = [
+        `batchSize ${batchSize ?? DEFAULT_CLEANUP_BATCH_SIZE}`,
+        `pauseRatio ${pauseRatio ?? DEFAULT_CLEANUP_PAUSE_RATIO}`,
+        ...(realtime ? [] : ['live updates off']),
+      ].join(', ');
+      const before = summarize(quiet.samples);
+      const afterwards = summarize(after.samples);
       measured(
         PART,
         `cleanup of ${opts.expired.toLocaleString('en')} expired rows (${label})`,
@@ -118,9 +138,9 @@ export async function cleanup(opts: {
         b.p99,
         q.p99,
         3,
-        `baseline: same inserter just before and after, no cleanup; p95 ${b.p95.toFixed(1)}/${q.p95.toFixed(1)}, p50 ${b.p50.toFixed(1)}/${q.p50.toFixed(1)} ms; ${b.n} samples; ${busy.errors + quiet.errors + after.errors} errors`,
+        `baseline: same inserter just before and after, no cleanup (p99 ${before.p99.toFixed(1)} before, ${afterwards.p99.toFixed(1)} after); p95 ${b.p95.toFixed(1)}/${q.p95.toFixed(1)}, p50 ${b.p50.toFixed(1)}/${q.p50.toFixed(1)} ms; ${b.n} samples; ${busy.errors + quiet.errors + after.errors} errors`,
       );
-      runs[label] = { seconds, result, quiet: q, busy: b };
+      runs[label] = { seconds, result, quiet: q, before, after: afterwards, busy: b };
     }
     const left = await tasks.db
       .selectFrom('agentcore_task_execution')
@@ -135,6 +155,7 @@ export async function cleanup(opts: {
       runs,
     };
   } finally {
+    await admin.end();
     await writer.close();
     await tasks.close();
     await db.drop();

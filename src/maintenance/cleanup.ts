@@ -15,14 +15,17 @@ export interface CleanupOptions {
   /** Only delete `SUCCESS`/`FAILURE`/`REVOKED` runs. @defaultValue setting `cleanupOnlyCompleted` (true) */
   onlyCompleted?: boolean;
   /**
-   * Rows per batch: selected together, deleted (in statements of at most 500 rows), then reported to `onBatch` and
-   * announced on the change feed together. @defaultValue `5000`
+   * Rows per batch, deleted in statements of at most 100 rows and then reported to `onBatch`. @defaultValue `5000`
    */
   batchSize?: number;
   /**
    * After each statement, cleanup pauses this many times as long as the statement took, so that concurrent writers
-   * find the database (its CPU, its write-ahead log) free most of the time. `0` deletes flat out, about half as long
-   * in total, at the cost of the writers' latency meanwhile. @defaultValue `1`
+   * find the database (its CPU, its write-ahead log) free most of the time; a busy database makes statements slower
+   * and so the pauses longer. `0` deletes flat out, in less than half the time, at the cost of the writers' latency
+   * meanwhile. @defaultValue `2`
+   *
+   * @example
+   * await tasks.maintenance.cleanupOldExecutions({ pauseRatio: 0 }); // in a maintenance window: as fast as it goes
    */
   pauseRatio?: number;
   /** Called after each batch with the number of rows deleted so far (progress for the CLI). */
@@ -46,13 +49,13 @@ const TABLE = 'agentcore_task_execution';
 const ANNOUNCED = ['id', 'task_id', 'status', 'created_by_id'] as const;
 
 /**
- * Deletes old runs in batches of `batchSize`, each in statements of at most 500 rows (on PostgreSQL and SQLite one
- * `DELETE … WHERE id IN (SELECT … LIMIT 500) RETURNING …` each; on MySQL a select of the ids, then their delete),
+ * Deletes old runs in batches of `batchSize`, each in statements of at most 100 rows (on PostgreSQL and SQLite one
+ * `DELETE … WHERE id IN (SELECT … LIMIT 100) RETURNING …` each; on MySQL a select of the ids, then their delete),
  * pausing after each statement. Nothing runs in a long transaction, and a run created meanwhile is never eligible (it
  * is newer than the cutoff). Small statements with pauses keep concurrent writers fast: one 5000-row `DELETE` runs for
- * tens of milliseconds and commits a burst of write-ahead log that every commit meanwhile waits behind. Each batch's
- * deleted runs are announced to `onDeleted` together once the batch is gone (the change feed sends them as a few
- * compact messages).
+ * tens of milliseconds and commits a burst of write-ahead log (full-page images of every page it touches) that every
+ * commit meanwhile waits behind. The runs each statement deleted are announced to `onDeleted` together (the change
+ * feed sends them as one compact message).
  */
 export async function cleanupOldExecutions(
   store: ExecutionStore,
@@ -110,14 +113,22 @@ export async function cleanupOldExecutions(
   let deleted = 0;
   for (let more = true; more; ) {
     let found = 0;
-    const gone: AnnouncedRow[] = [];
     while (found < batchSize) {
       const limit = Math.min(CLEANUP_STATEMENT_ROWS, batchSize - found);
       const started = performance.now();
       const some = await deleteSome(limit);
       found += some.found;
       deleted += some.removed;
-      gone.push(...some.gone);
+      // Announced a statement at a time: a whole batch at once is a burst of notifications every process receives.
+      if (onDeleted && some.gone.length > 0)
+        onDeleted(
+          some.gone.map((r) => ({
+            id: Number(r.id),
+            task_id: r.task_id,
+            status: r.status,
+            created_by_id: r.created_by_id,
+          })),
+        );
       if (some.found < limit) {
         more = false;
         break;
@@ -125,12 +136,7 @@ export async function cleanupOldExecutions(
       // Rest as long as the statement took (times pauseRatio): writers get the database back between statements.
       if (pauseRatio > 0) await sleep((performance.now() - started) * pauseRatio);
     }
-    if (found === 0) break;
-    options.onBatch?.(deleted);
-    if (onDeleted && gone.length > 0)
-      onDeleted(
-        gone.map((r) => ({ id: Number(r.id), task_id: r.task_id, status: r.status, created_by_id: r.created_by_id })),
-      );
+    if (found > 0) options.onBatch?.(deleted);
   }
   return {
     deleted_count: deleted,

@@ -1,6 +1,7 @@
 import type { KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentcoreTask, createAgentcoreTask, type ExecutionChange, silentLogger } from '../../src/index.js';
+import { CLEANUP_STATEMENT_ROWS } from '../../src/maintenance/names.js';
 import { DIALECTS, useTestDatabase } from '../helpers/databases.js';
 import { backdate, DAY, existing, seedRun, uid } from './helpers.js';
 
@@ -100,13 +101,14 @@ describe.each(DIALECTS)('cleanupOldExecutions on %s', (dialect) => {
     await expect(tasks.maintenance.cleanupOldExecutions({ batchSize: 0 })).rejects.toThrow(/batchSize/);
   });
 
-  it('deletes a batch in statements of at most 500 rows, pausing pauseRatio times as long as each took', async () => {
+  it('deletes a batch in statements of at most CLEANUP_STATEMENT_ROWS rows, pausing pauseRatio times as long as each took', async () => {
+    const n = CLEANUP_STATEMENT_ROWS;
     const old = new Date(Date.now() - 60 * DAY);
-    for (let i = 0; i < 1100; i += 100)
+    for (let i = 0; i < 5.5 * n; i += 50)
       await tasks.db
         .insertInto('agentcore_task_execution')
         .values(
-          Array.from({ length: 100 }, (_, k) => ({
+          Array.from({ length: 50 }, (_, k) => ({
             task_id: uid(`bulk-${i + k}`),
             task_name: 'bulk',
             module: 'bulk',
@@ -145,18 +147,18 @@ describe.each(DIALECTS)('cleanupOldExecutions on %s', (dialect) => {
     const progress: number[] = [];
     try {
       const result = await timed.maintenance.cleanupOldExecutions({
-        batchSize: 1000,
+        batchSize: 2 * n,
         pauseRatio: 3,
-        onBatch: (n) => progress.push(n),
+        onBatch: (deleted) => progress.push(deleted),
       });
-      expect(result.deleted_count).toBe(1100);
+      expect(result.deleted_count).toBe(5.5 * n);
     } finally {
       await timed.close();
     }
-    expect(progress).toEqual([1000, 1100]);
+    expect(progress).toEqual([2 * n, 4 * n, 5.5 * n]);
     expect(await existing(tasks, [recent])).toEqual([recent]);
     const deletes = statements.filter((s) => s.kind === 'DeleteQueryNode');
-    expect(deletes.map((d) => d.rows)).toEqual([500, 500, 100]);
+    expect(deletes.map((d) => d.rows)).toEqual([n, n, n, n, n, n / 2]);
     // Rounds end with a DELETE (MySQL selects the ids first); after each but the last comes the pause.
     for (let i = 0; i < deletes.length - 1; i++) {
       const roundStart = i === 0 ? statements[0] : statements[statements.indexOf(deletes[i - 1]) + 1];

@@ -56,10 +56,11 @@ class PostgresTransport implements BroadcastTransport {
   }
 
   async send(messages: string[]): Promise<void> {
-    // One statement, so one transaction and one commit (each NOTIFY takes a commit of its own otherwise). A parameter
-    // per message: a text[] parameter would have the driver escape every quote of the JSON.
+    // One statement, so one transaction and one commit (each NOTIFY takes a commit of its own otherwise). That commit
+    // need not wait for the WAL flush: a notification is not durable anyway, and the writers of the runs then do not
+    // queue behind a flush for it. A parameter per message: a text[] parameter would have the driver escape every quote.
     const notify = messages.map((message) => sql`pg_notify(${this.channel}, ${message})`);
-    await sql`select ${sql.join(notify)}`.execute(this.options.db);
+    await sql`select set_config('synchronous_commit', 'off', true), ${sql.join(notify)}`.execute(this.options.db);
   }
 
   async listen(onMessage: (message: string) => void): Promise<void> {
