@@ -391,21 +391,24 @@ export class ExecutionStore {
   }
 
   async getById(id: number): Promise<TaskExecution | null> {
-    const row = await this.db
-      .selectFrom('agentcore_task_execution')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row ? this.toExecution(row) : null;
+    return this.getBy('id', id);
   }
 
   async getByTaskId(taskId: string): Promise<TaskExecution | null> {
-    const row = await this.db
-      .selectFrom('agentcore_task_execution')
-      .selectAll()
-      .where('task_id', '=', taskId)
-      .executeTakeFirst();
-    return row ? this.toExecution(row) : null;
+    return this.getBy('task_id', taskId);
+  }
+
+  /** The single-row reads behind detail, status and sync, compiled once: building the query costs more than it runs. */
+  private readonly readTemplates = new Map<'id' | 'task_id', string>();
+
+  private async getBy(column: 'id' | 'task_id', value: number | string): Promise<TaskExecution | null> {
+    let text = this.readTemplates.get(column);
+    if (text === undefined) {
+      text = this.db.selectFrom('agentcore_task_execution').selectAll().where(column, '=', value).compile().sql;
+      this.readTemplates.set(column, text);
+    }
+    const { rows } = await this.db.executeQuery<ExecutionRow>(CompiledQuery.raw(text, [value]));
+    return rows[0] ? this.toExecution(rows[0]) : null;
   }
 
   /** One page of runs matching `filters`, with the total count. Two queries. */
