@@ -102,8 +102,9 @@ export async function cleanup(opts: {
       await admin.query('vacuum analyze agentcore_task_execution');
       await admin.query('checkpoint');
       // Warm up, then the quiet figure, then the same load during cleanup.
-      // (3 s: long enough for the writer's pool to have opened its connections and the code paths to be compiled.)
-      await steadyInserter(register(`warm${round}`), opts.rate).stopAfter(3000);
+      // 10 s: after the checkpoint, the writer's first change to each index page logs the whole page, which slows its
+      // commits for several seconds; the quiet figure should not include that (nor a fresh pool's connects, nor JIT).
+      await steadyInserter(register(`warm${round}`), opts.rate).stopAfter(10_000);
       const quiet = await steadyInserter(register(`quiet${round}`), opts.rate).stopAfter(opts.quietMs);
       const busyLoad = steadyInserter(register(`busy${round}`), opts.rate);
       const t = performance.now();
