@@ -1,5 +1,5 @@
 /** Shared pieces of the benchmarks: timing, percentiles, the result table and bench/results.json. */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import { DEFAULT_POOL_SIZE } from '../src/store/connect.js';
@@ -175,4 +175,60 @@ export function report(path: string, extra: Record<string, unknown> = {}) {
     `${JSON.stringify({ date: new Date().toISOString(), machine, rows, ...extra, details }, null, 2)}\n`,
   );
   console.log(`\nwrote ${path}`);
+}
+
+/** CPU seconds used so far by this process, by every `postgres` and `redis-server` process, and the machine's idle time. */
+export interface CpuSample {
+  node: number;
+  postgres: number;
+  redis: number;
+  /** Idle CPU seconds summed over all cores (from /proc/stat). */
+  idle: number;
+  /** Wall clock, seconds. */
+  wall: number;
+}
+
+const TICK = 100; // USER_HZ on Linux
+
+/** Reads `CpuSample` from /proc (Linux only; elsewhere the server figures are NaN). */
+export function cpuSample(): CpuSample {
+  const own = process.cpuUsage();
+  let postgres = 0;
+  let redis = 0;
+  let idle = Number.NaN;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue; // exited meanwhile
+      }
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      if (comm !== 'postgres' && comm !== 'redis-server') continue;
+      const fields = stat.slice(close + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / TICK; // utime + stime
+      if (comm === 'postgres') postgres += seconds;
+      else redis += seconds;
+    }
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    idle = (Number(cpu[4]) + Number(cpu[5])) / TICK; // idle + iowait
+  } catch {
+    postgres = redis = Number.NaN;
+  }
+  return { node: (own.user + own.system) / 1e6, postgres, redis, idle, wall: performance.now() / 1000 };
+}
+
+/** CPU microseconds per item spent by each process between two samples, and the machine's busy share (0–1). */
+export function cpuPerItem(before: CpuSample, after: CpuSample, items: number) {
+  const us = (a: number, b: number) => Math.round(((b - a) / items) * 1e6);
+  const wall = after.wall - before.wall;
+  return {
+    node_us: us(before.node, after.node),
+    postgres_us: us(before.postgres, after.postgres),
+    redis_us: us(before.redis, after.redis),
+    machine_busy: Number((1 - (after.idle - before.idle) / (wall * os.cpus().length)).toFixed(2)),
+  };
 }

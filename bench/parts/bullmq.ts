@@ -10,7 +10,7 @@ import { createAgentcoreTask, silentLogger } from '../../src/index.js';
 import { dispatch, redisOptionsFromUrl, tracked } from '../../src/queue/bullmq/index.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
 import { REDIS_URL } from '../../test/helpers/env.js';
-import { rate, rawPgPool, throughput } from '../lib.js';
+import { cpuPerItem, cpuSample, details, rate, rawPgPool, throughput } from '../lib.js';
 
 const PART = '2 bullmq';
 const CONCURRENCY = 50;
@@ -59,10 +59,17 @@ function rawBatchedProcessor(pool: ReturnType<typeof rawPgPool>): Processor {
     });
 }
 
-/** Starts a worker on a full queue; resolves with jobs/s once `count` jobs have completed. */
-async function processAll(queueName: string, processor: Processor, count: number): Promise<number> {
+/** CPU per job of each process while a full queue was processed, by phase (see `processAll`). */
+const cpu: Record<string, ReturnType<typeof cpuPerItem>> = {};
+
+/**
+ * Starts a worker on a full queue; resolves with jobs/s once `count` jobs have completed. With `label`, also notes
+ * the CPU time per job of this process, PostgreSQL and Redis, and how busy the machine was, under `cpu[label]`.
+ */
+async function processAll(queueName: string, processor: Processor, count: number, label?: string): Promise<number> {
   let done = 0;
   let failed = 0;
+  const before = cpuSample();
   const started = performance.now();
   const worker = new Worker(queueName, processor, { connection, concurrency: CONCURRENCY });
   await new Promise<void>((resolve) => {
@@ -79,6 +86,7 @@ async function processAll(queueName: string, processor: Processor, count: number
     });
   });
   const perSecond = count / ((performance.now() - started) / 1000);
+  if (label) cpu[label] = cpuPerItem(before, cpuSample(), count);
   await worker.close();
   if (failed > 0) throw new Error(`${failed} jobs failed in ${queueName}`);
   return perSecond;
@@ -108,19 +116,19 @@ export async function bullmq(opts: { jobs: number }) {
     // Phase 1: adding. Phase 2: processing a full queue. Untracked first, then tracked; each on its own queue.
     const plainQueue = queue('untracked');
     const addRate = await rate(n, CONCURRENCY, (i) => plainQueue.add('noop', { i }));
-    const plainRate = await processAll(plainQueue.name, noop, n);
+    const plainRate = await processAll(plainQueue.name, noop, n, 'plain');
 
     const trackedQueue = queue('tracked');
     const dispatchRate = await rate(n, CONCURRENCY, (i) =>
       dispatch(tasks, trackedQueue, 'noop', { i }, { module: 'bench', createdBy: { id: i % 100 } }),
     );
-    const trackedRate = await processAll(trackedQueue.name, tracked(tasks, noop, { module: 'bench' }), n);
+    const trackedRate = await processAll(trackedQueue.name, tracked(tasks, noop, { module: 'bench' }), n, 'tracked');
 
     // The floor: the same jobs' rows changed by raw batched UPDATEs, no library (rows registered by dispatch).
     const rawPool = rawPgPool(db.url);
     const floorQueue = queue('raw-floor');
     await rate(n, CONCURRENCY, (i) => dispatch(tasks, floorQueue, 'noop', { i }, { module: 'bench' }));
-    const floorRate = await processAll(floorQueue.name, rawBatchedProcessor(rawPool), n);
+    const floorRate = await processAll(floorQueue.name, rawBatchedProcessor(rawPool), n, 'floor');
     await rawPool.end();
 
     // End to end: adding and processing at the same time.
@@ -201,6 +209,9 @@ export async function bullmq(opts: { jobs: number }) {
       null,
       `context: ${m} jobs that each wait 10 ms; ceiling ${CONCURRENCY / 0.01} jobs/s`,
     );
+    details[PART] = { cpu_per_job: cpu };
+    console.log('\npart 2, CPU per no-op job while processing a full queue (µs) and machine busy share:');
+    console.table(cpu);
     return { lost };
   } finally {
     for (const q of queues) {
