@@ -10,7 +10,7 @@ import { createAgentcoreTask, silentLogger } from '../../src/index.js';
 import { dispatch, redisOptionsFromUrl, tracked } from '../../src/queue/bullmq/index.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
 import { REDIS_URL } from '../../test/helpers/env.js';
-import { cpuPerItem, cpuSample, details, rate, rawPgPool, throughput } from '../lib.js';
+import { absolute, cpuPerItem, cpuSample, details, latency, rate, rawPgPool, throughput } from '../lib.js';
 
 const PART = '2 bullmq';
 const CONCURRENCY = 50;
@@ -209,6 +209,33 @@ export async function bullmq(opts: { jobs: number }) {
       null,
       `context: ${m} jobs that each wait 10 ms; ceiling ${CONCURRENCY / 0.01} jobs/s`,
     );
+    // Where the time goes: CPU per job of every process (this one, PostgreSQL, Redis), and what that allows. The plain
+    // worker keeps the two cores nearly busy by itself, so every microsecond a tracked job adds anywhere lowers the
+    // ratio. The ceiling adds to the plain job only what PostgreSQL spent per job on the floor's raw batched UPDATE,
+    // and lets the machine be 100 % busy: the best ratio any design that writes each job's row can reach here.
+    const total = (c: ReturnType<typeof cpuPerItem>) => c.node_us + c.postgres_us + c.redis_us;
+    const { plain, tracked: ours, floor } = cpu;
+    if (plain && ours && floor && Number.isFinite(total(plain))) {
+      latency(
+        PART,
+        'CPU per no-op job (worker + PostgreSQL + Redis)',
+        'µs',
+        total(ours),
+        total(plain),
+        null,
+        `context: tracked ${ours.node_us} + ${ours.postgres_us} + ${ours.redis_us}, plain ${plain.node_us} + ${plain.postgres_us} + ${plain.redis_us}, floor ${floor.node_us} + ${floor.postgres_us} + ${floor.redis_us} µs; machine busy ${ours.machine_busy} / ${plain.machine_busy} / ${floor.machine_busy}`,
+      );
+      const ceiling = total(plain) / (plain.machine_busy * (total(plain) + floor.postgres_us));
+      absolute(
+        PART,
+        "ceiling: plain job + the floor's PostgreSQL CPU per job, machine 100 % busy",
+        'ratio',
+        ceiling,
+        '',
+        null,
+        'context: the highest tracked/untracked ratio a design that updates one row per job could reach on this machine, with no library or driver cost at all',
+      );
+    }
     details[PART] = { cpu_per_job: cpu };
     console.log('\npart 2, CPU per no-op job while processing a full queue (µs) and machine busy share:');
     console.table(cpu);
