@@ -139,7 +139,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
     if (!user) throw new AuthenticationRequiredError();
     c.set('user', user);
     c.set('canViewAll', (await options.canViewAll(user)) === true);
-    rejectNulCharacters(new URL(c.req.url));
+    rejectNulCharacters(c.req.url);
     await next();
   };
   app.use('*', authenticate);

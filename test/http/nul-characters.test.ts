@@ -30,6 +30,7 @@ describe.each(DIALECTS)('a NUL character in a request is a 400 naming the parame
     ['/executions/status/?task_id=%00&sync=false', 'task_id'],
     ['/executions/by-task-id/a%00b/?sync=false', 'path'],
     ['/executions/?a%00=1', 'query'],
+    ['/executions/?search=a\u0000b', 'search'], // a raw NUL: the URL parser percent-encodes it
   ])('%s', async (path, field) => {
     const { status, body } = await handle(path);
     expect(status).toBe(400);
