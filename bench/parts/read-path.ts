@@ -232,6 +232,52 @@ export async function readPath(opts: { rows: number; windowMs: number }) {
         );
       }
     }
+    // The Express mount: the same detail request through `tasksExpress`, beside one bare Express route running the
+    // same statement (context; the goal rows above use the Web handler).
+    const detail = cases.findIndex((c) => c.name === 'detail');
+    const expressServer = await startServerProcess({ DATABASE_URL: db.url, REALTIME: 'false', MOUNT: 'express' });
+    const bareExpress = await startServerProcess({ RAW_CONFIG: rawConfig, FRAMEWORK: 'express' }, RAW_SERVER);
+    try {
+      for (const concurrency of [1, 16]) {
+        const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+        const headers = { authorization: `Bearer ${cases[detail].auth}` };
+        const via = (port: number, path: (i: number) => string) => async (i: number) => {
+          const res = await get(agent, `http://127.0.0.1:${port}${path(i)}`, headers);
+          if (res.status !== 200) throw new Error(`detail via Express: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+        };
+        const mount = via(expressServer.port, cases[detail].path);
+        const bare = via(bareExpress.port, (i) => `/${detail}/${i}`);
+        await closedLoop({ concurrency, durationMs: 0, minRequests: concurrency * 3, send: mount });
+        await closedLoop({ concurrency, durationMs: 0, minRequests: concurrency * 3, send: bare });
+        const minRequests = concurrency * 5;
+        const ours = await closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send: mount });
+        const floor = await closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send: bare });
+        agent.destroy();
+        const o = summarize(ours.samples);
+        const f = summarize(floor.samples);
+        latency(
+          PART,
+          `detail @${concurrency} through the Express mount`,
+          'p95 ms',
+          o.p95,
+          f.p95,
+          null,
+          `context: baseline is one bare Express route running the same statement; p50 ${o.p50.toFixed(2)}/${f.p50.toFixed(2)} ms`,
+        );
+        throughput(
+          PART,
+          `detail @${concurrency} through the Express mount`,
+          'req/s',
+          ours.perSecond,
+          floor.perSecond,
+          null,
+          'Express mount vs a bare Express route',
+        );
+      }
+    } finally {
+      await expressServer.stop();
+      await bareExpress.stop();
+    }
     absolute(
       PART,
       'list queries use indexes (EXPLAIN)',

@@ -4,7 +4,7 @@
  * JSON, with no routing, authentication, validation or serialization of its own. Configured by the JSON file named
  * in `RAW_CONFIG`: `{ url, cases: [{ statements: [{ sql, parameters }], variants?: unknown[][] }] }`. Answers
  * `GET /<case>/<i>`, using `variants[i % n]` as the parameters of every statement when the case has variants.
- * Prints `{"port":N}` once listening; stops on SIGTERM.
+ * `FRAMEWORK=express` serves the same as one Express route. Prints `{"port":N}` once listening; stops on SIGTERM.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -21,7 +21,7 @@ const config = JSON.parse(readFileSync(String(process.env.RAW_CONFIG), 'utf8')) 
 const pool = new pg.Pool({ connectionString: config.url, max: DEFAULT_POOL_SIZE });
 pool.on('error', () => {});
 
-const server = http.createServer(async (req, res) => {
+const listener = async (req: http.IncomingMessage, res: http.ServerResponse) => {
   const [, c, i] = (req.url ?? '').split('/');
   const rawCase = config.cases[Number(c)];
   if (!rawCase) {
@@ -36,7 +36,15 @@ const server = http.createServer(async (req, res) => {
   } catch (error) {
     res.writeHead(500).end(String(error));
   }
-});
+};
+// FRAMEWORK=express: the same, as one Express route (the floor for the Express mount).
+let server: http.Server;
+if (process.env.FRAMEWORK === 'express') {
+  const { default: express } = await import('express');
+  const app = express();
+  app.get('/:c/:i', listener);
+  server = http.createServer(app);
+} else server = http.createServer(listener);
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);

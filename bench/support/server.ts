@@ -1,10 +1,10 @@
 /**
  * A benchmark server in its own process (so the load generator does not share its event loop): the REST API and
  * streams of one instance over Node http. Configured by environment: `DATABASE_URL`, optional `REDIS_URL` and
- * `REALTIME` (`postgres` | `redis` | `memory` | `false`), `MAX_STREAMS`. Prints `{"port":N}` once listening; stops on
+ * `REALTIME` (`postgres` | `redis` | `memory` | `false`), `MAX_STREAMS`, `MOUNT` (`express` for the Express mount). Prints `{"port":N}` once listening; stops on
  * SIGTERM. Callers authenticate with `Authorization: Bearer user:<id>` or `Bearer admin:<id>`.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { createAgentcoreTask, createHandler, type HttpUser, silentLogger } from '../../src/index.js';
@@ -28,11 +28,19 @@ function benchUser(authorization: string | null): HttpUser | null {
   return { id: Number(m[2]), username: `${m[1]}${m[2]}`, isAdmin: m[1] === 'admin' };
 }
 
-const handler = createHandler(tasks, {
-  getUser: (request) => benchUser(request.headers.get('authorization')),
+const handlerOptions = {
+  getUser: (request: Request) => benchUser(request.headers.get('authorization')),
   maxStreams: Number(process.env.MAX_STREAMS ?? 1000),
-});
-const server = createAdaptorServer({ fetch: handler }) as Server;
+};
+// MOUNT=express: the same API through the Express mount instead of the Web handler on @hono/node-server.
+let server: Server;
+if (process.env.MOUNT === 'express') {
+  const { default: express } = await import('express');
+  const { tasksExpress } = await import('../../src/http/express.js');
+  const app = express();
+  app.use('/', tasksExpress(tasks, handlerOptions));
+  server = createServer(app);
+} else server = createAdaptorServer({ fetch: createHandler(tasks, handlerOptions) }) as Server;
 server.keepAliveTimeout = 60_000;
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);

@@ -13,6 +13,7 @@ import type { ExecutionFilters, TaskExecution } from '../types.js';
 import type { HttpContext, HttpEnv, ResolvedHandlerOptions } from './context.js';
 import { AuthenticationRequiredError, errorToResponse, notFound } from './errors.js';
 import { registerMetricsRoute } from './metrics.js';
+import { BufferedResponse } from './node.js';
 import { buildOpenApiDocument, type ResponseDoc, type RouteDoc } from './openapi.js';
 import {
   byTaskIdQuerySchema,
@@ -54,11 +55,22 @@ export interface TasksApp {
 }
 
 // Responses that mean "no route here" (not "no such run"): the Express mount hands those to the next middleware.
-const unmatched = new WeakSet<Response>();
+const unmatched = new WeakSet<object>();
 
 /** `true` for the 404 of a path no route matches. */
-export function isUnmatchedResponse(response: Response): boolean {
+export function isUnmatchedResponse(response: Response | BufferedResponse): boolean {
   return unmatched.has(response);
+}
+
+const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json' });
+
+/**
+ * A JSON answer: a Web `Response` (`c.json`), or for the Node mounts (`buffered`) a `BufferedResponse` they write in
+ * one call. Hono passes what a handler returns through untouched, so the cast stays between the app and its mounts.
+ */
+function json(c: Context<HttpEnv>, value: unknown, status: 200 | 404 = 200): Response {
+  if (c.env?.buffered) return new BufferedResponse(JSON.stringify(value), status, JSON_HEADERS) as unknown as Response;
+  return c.json(value as object, status);
 }
 
 /**
@@ -113,7 +125,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
     }),
   );
   root.notFound((c) => {
-    const response = c.json({ detail: 'Not found.' }, 404);
+    const response = json(c, { detail: 'Not found.' }, 404);
     unmatched.add(response);
     return response;
   });
@@ -157,7 +169,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       includeMetadata: query.include_metadata !== false,
       metadataFields: parseMetadataFields(query.metadata_fields),
     };
-    return c.json({
+    return json(c, {
       count: page.count,
       next: page.page * page.pageSize < page.count ? pageUrl(c.req.url, page.page + 1) : null,
       previous: page.page > 1 ? pageUrl(c.req.url, page.page - 1) : null,
@@ -215,7 +227,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
         createdById,
         granularity: query.granularity,
       });
-      return c.json(stats);
+      return json(c, stats);
     },
   );
 
@@ -252,7 +264,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
     async (c) => {
       const query = parseQuery(statusQuerySchema, new URL(c.req.url).searchParams);
       const run = await visibleByTaskId(c, query.task_id, query.sync !== false);
-      return c.json(serializeExecutionDetail(run));
+      return json(c, serializeExecutionDetail(run));
     },
   );
 
@@ -270,7 +282,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
     async (c) => {
       const query = parseQuery(byTaskIdQuerySchema, new URL(c.req.url).searchParams);
       const run = await visibleByTaskId(c, c.req.param('task_id') ?? '', query.sync !== false);
-      return c.json(serializeExecutionDetail(run));
+      return json(c, serializeExecutionDetail(run));
     },
   );
 
@@ -316,7 +328,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       pathParams: idParamSchema,
       responses: { 200: detailResponses[200], 400: r400, 401: r401, 404: r404 },
     },
-    async (c) => c.json(serializeExecutionDetail(await visibleById(c))),
+    async (c) => json(c, serializeExecutionDetail(await visibleById(c))),
   );
 
   route(
@@ -333,7 +345,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       const run = await visibleById(c);
       const synced = await tracker.syncTask(run.taskId);
       if (!synced) throw notFound();
-      return c.json(serializeExecutionDetail(synced));
+      return json(c, serializeExecutionDetail(synced));
     },
   );
 
@@ -348,7 +360,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       tags: ['config'],
       responses: { 200: { description: 'Settings', schema: configSchema }, 401: r401 },
     },
-    async (c) => c.json(settingsToWire(await tasks.settings.get())),
+    async (c) => json(c, settingsToWire(await tasks.settings.get())),
   );
 
   route(
@@ -371,7 +383,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       if (!(await options.isAdmin(c.get('user'))))
         throw new ForbiddenError('Only admins may change the configuration.');
       const body = await readJsonBody(c);
-      return c.json(settingsToWire(await tasks.settings.patch(body)));
+      return json(c, settingsToWire(await tasks.settings.patch(body)));
     },
   );
 
@@ -387,7 +399,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
     async (c) => {
       if (!(await options.isAdmin(c.get('user')))) throw new ForbiddenError('Only admins may list locks.');
       const locks = await tasks.locks.listLocks();
-      return c.json({
+      return json(c, {
         count: locks.length,
         results: locks.map((l) => ({
           name: l.name,
@@ -412,7 +424,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
     (c) => {
       const url = new URL(c.req.url);
       const serverUrl = `${url.origin}${url.pathname.replace(/\/?openapi\.json\/?$/, '')}`;
-      return c.json(buildOpenApiDocument(routes, { serverUrl }));
+      return json(c, buildOpenApiDocument(routes, { serverUrl }));
     },
   );
 

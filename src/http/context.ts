@@ -97,6 +97,11 @@ export type HttpEnv = {
      * routing, while `request.url` (and so every link the API returns) keeps it.
      */
     mountPath?: string;
+    /**
+     * Set by the Node mounts (Express, Fastify), which write a response themselves: JSON is then answered with a
+     * `BufferedResponse` (see `http/node.ts`) instead of a Web `Response`, sparing a Web stream per request.
+     */
+    buffered?: boolean;
   };
   Variables: {
     user: HttpUser;

@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AgentcoreTask } from '../create.js';
 import { isUnmatchedResponse } from './app.js';
 import type { HandlerOptions } from './context.js';
-import { createNativeHandler } from './handler.js';
+import { createNodeHandler } from './handler.js';
 import { absoluteUrl, sendWebResponse, toWebRequest } from './node.js';
 
 /** The parts of an Express request the mount reads (Express's `Request` satisfies it). */
@@ -54,7 +54,7 @@ export function tasksExpress<Req extends ExpressRequestLike = ExpressRequestLike
   options: TasksExpressOptions<Req>,
 ): ExpressMiddleware<Req> {
   // One app for every mount path: the path Express mounted it at (req.baseUrl) is stripped per request.
-  const handler = createNativeHandler(tasks, options);
+  const handler = createNodeHandler(tasks, options);
 
   return function agentcoreTaskExpress(req, res, next) {
     const path = req.originalUrl ?? req.url ?? '/';

@@ -12,7 +12,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentcoreTask } from '../create.js';
 import type { HandlerOptions } from './context.js';
-import { createNativeHandler } from './handler.js';
+import { createNodeHandler } from './handler.js';
 import { absoluteUrl, sendWebResponse, toWebRequest } from './node.js';
 
 /**
@@ -32,7 +32,7 @@ export interface TasksFastifyOptions extends Omit<HandlerOptions<FastifyRequest>
 export const tasksFastify: FastifyPluginAsync<TasksFastifyOptions> = async function tasksFastify(fastify, options) {
   const { tasks, prefix: _registered, ...handlerOptions } = options;
   // fastify.prefix is the full prefix of this context, including the prefixes of enclosing plugins.
-  const handler = createNativeHandler(tasks, { ...handlerOptions, prefix: fastify.prefix });
+  const handler = createNodeHandler(tasks, { ...handlerOptions, prefix: fastify.prefix });
   // The Web handler reads the body itself; keep Fastify's parsers from turning it into something else first.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));

@@ -1,6 +1,7 @@
 import type { AgentcoreTask } from '../create.js';
 import { createApp, type TasksApp } from './app.js';
 import { type HandlerOptions, type ResolvedHandlerOptions, resolveHandlerOptions } from './context.js';
+import type { BufferedResponse } from './node.js';
 
 /** A Web-standard request handler: `Request` in, `Response` out (Hono, Next.js, Bun, Deno, Node http). */
 export type WebHandler = (request: Request) => Promise<Response>;
@@ -9,18 +10,37 @@ export type WebHandler = (request: Request) => Promise<Response>;
  * @internal The handler with the framework's native request passed through to `getUser`, and the mount path to strip
  * before routing when it varies per request (Express mounts).
  */
-export type NativeHandler<Native> = (request: Request, native: Native, mountPath?: string) => Promise<Response>;
+export type NativeHandler<Native, R = Response> = (request: Request, native: Native, mountPath?: string) => Promise<R>;
 
 /** @internal Builds the app once and returns its dispatcher. */
 export function createNativeHandler<Native>(
   tasks: AgentcoreTask,
   options: HandlerOptions<Native>,
 ): NativeHandler<Native> & { readonly app: TasksApp } {
+  return build(tasks, options, false) as NativeHandler<Native> & { readonly app: TasksApp };
+}
+
+/**
+ * @internal The dispatcher of the Node mounts (Express, Fastify), which write responses themselves: JSON comes back
+ * as a `BufferedResponse` they send in one call, other answers (streams, errors, assets) as a Web `Response`.
+ */
+export function createNodeHandler<Native>(
+  tasks: AgentcoreTask,
+  options: HandlerOptions<Native>,
+): NativeHandler<Native, Response | BufferedResponse> {
+  return build(tasks, options, true);
+}
+
+function build<Native>(
+  tasks: AgentcoreTask,
+  options: HandlerOptions<Native>,
+  buffered: boolean,
+): NativeHandler<Native, Response | BufferedResponse> & { readonly app: TasksApp } {
   const resolved = resolveHandlerOptions(options);
   // The native request only flows from the mount to getUser, so the app can treat its type as unknown.
   const built = createApp(tasks, resolved as ResolvedHandlerOptions<unknown>);
   const handler = async (request: Request, native: Native, mountPath?: string) =>
-    built.app.fetch(request, { native, mountPath });
+    built.app.fetch(request, { native, mountPath, buffered });
   return Object.assign(handler, { app: built });
 }
 

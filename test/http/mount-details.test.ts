@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tasksExpress } from '../../src/http/express.js';
 import { tasksFastify } from '../../src/http/fastify.js';
 import { createHandler } from '../../src/http/handler.js';
-import { sendWebResponse, toWebRequest } from '../../src/http/node.js';
+import { BufferedResponse, sendWebResponse, toWebRequest } from '../../src/http/node.js';
 import { type AgentcoreTask, createAgentcoreTask, silentLogger } from '../../src/index.js';
 import { createTestDatabase, useTestDatabase } from '../helpers/databases.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
@@ -200,6 +200,111 @@ describe('Node ↔ Web conversion', () => {
       expect(await res.json()).toEqual({ text: 'hello', cookie: 'session=s1; theme=dark', method: 'PATCH' });
     } finally {
       await closeServer(server);
+    }
+  });
+});
+
+describe('Node ↔ Web conversion without a Web stream', () => {
+  it('a GET becomes a light Request that still answers everything a Request does', async () => {
+    let seen: Record<string, unknown> | undefined;
+    const server = createServer(async (req, res) => {
+      const request = toWebRequest(req, res, { url: `http://local${req.url}` });
+      const copy = request.clone();
+      seen = {
+        isRequest: request instanceof Request,
+        method: request.method,
+        url: request.url,
+        cookie: request.headers.get('cookie'),
+        tags: request.headers.get('x-tag'),
+        cache: request.cache,
+        bodyUsed: request.bodyUsed,
+        text: await request.text(),
+        copyUrl: copy.url,
+        copyCookie: copy.headers.get('cookie'),
+        aborted: request.signal.aborted,
+      };
+      res.end('ok');
+    });
+    const base = await listen(server);
+    try {
+      const headers = new Headers({ cookie: 'session=s1' });
+      headers.append('x-tag', 'a');
+      headers.append('x-tag', 'b');
+      expect(await (await fetch(`${base}/executions/?page=2`, { headers })).text()).toBe('ok');
+      expect(seen).toEqual({
+        isRequest: true,
+        method: 'GET',
+        url: 'http://local/executions/?page=2',
+        cookie: 'session=s1',
+        tags: 'a, b',
+        cache: 'default',
+        bodyUsed: false,
+        text: '',
+        copyUrl: 'http://local/executions/?page=2',
+        copyCookie: 'session=s1',
+        aborted: false,
+      });
+    } finally {
+      await closeServer(server);
+    }
+  });
+
+  it('writes a BufferedResponse and any other whole body in one piece with its byte length', async () => {
+    const text = JSON.stringify({ detail: 'déjà vu ✓' }); // multi-byte: the length is in bytes, not characters
+    const server = createServer((req, res) => {
+      const response =
+        req.url === '/buffered'
+          ? new BufferedResponse(text, 404, { 'content-type': 'application/json' })
+          : new Response(text, { status: 201, headers: { 'content-type': 'application/json', 'x-extra': '1' } });
+      void sendWebResponse(response, res);
+    });
+    const base = await listen(server);
+    try {
+      for (const [path, status] of [
+        ['/buffered', 404],
+        ['/web', 201],
+      ] as const) {
+        const res = await fetch(`${base}${path}`);
+        expect(res.status).toBe(status);
+        expect(res.headers.get('content-type')).toBe('application/json');
+        expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
+        expect(res.headers.get('transfer-encoding')).toBeNull();
+        expect(await res.text()).toBe(text);
+      }
+    } finally {
+      await closeServer(server);
+    }
+  });
+
+  it('the Express mount answers JSON byte for byte as the Web handler does', async () => {
+    const tasks = await createAgentcoreTask({ database: 'sqlite::memory:', logger: silentLogger, realtime: 'memory' });
+    await tasks.registerTaskExecution({ taskId: 'ünï-1', taskName: 'tâche', module: 'm', createdBy: { id: 99 } });
+    const web = createHandler(tasks, { prefix: '/tasks', getUser: () => admin });
+    const app = express();
+    app.use('/tasks', tasksExpress(tasks, { getUser: () => admin }));
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const path of [
+        '/tasks/executions/?my_tasks=false',
+        '/tasks/executions/1/',
+        `/tasks/executions/status/?task_id=${encodeURIComponent('ünï-1')}&sync=false`,
+        '/tasks/executions/stats/',
+        '/tasks/executions/999/',
+        '/tasks/executions/?status=NOPE',
+      ]) {
+        const viaExpress = await fetch(`${base}${path}`);
+        const viaWeb = await web(new Request(`${base}${path}`));
+        expect([path, viaExpress.status]).toEqual([path, viaWeb.status]);
+        expect(viaExpress.headers.get('content-type')).toBe(viaWeb.headers.get('content-type'));
+        const body = await viaExpress.text();
+        expect(body).toBe(await viaWeb.text());
+        expect(viaExpress.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
+      }
+    } finally {
+      await closeServer(server);
+      await tasks.close();
     }
   });
 });
