@@ -221,6 +221,28 @@ export function cpuSample(): CpuSample {
   return { node: (own.user + own.system) / 1e6, postgres, redis, idle, wall: performance.now() / 1000 };
 }
 
+/** CPU seconds (user + system) used so far by one process, from /proc (Linux only; NaN elsewhere). */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Runs `load` and returns its result with the CPU microseconds `pid` spent per request meanwhile. */
+export async function withServerCpu<T extends { samples: unknown[] }>(
+  pid: number,
+  load: () => Promise<T>,
+): Promise<T & { cpuUs: number }> {
+  const before = processCpuSeconds(pid);
+  const result = await load();
+  const cpuUs = ((processCpuSeconds(pid) - before) / result.samples.length) * 1e6;
+  return { ...result, cpuUs };
+}
+
 /** CPU microseconds per item spent by each process between two samples, and the machine's busy share (0–1). */
 export function cpuPerItem(before: CpuSample, after: CpuSample, items: number) {
   const us = (a: number, b: number) => Math.round(((b - a) / items) * 1e6);

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Kysely, PostgresDialect } from 'kysely';
 import { createAgentcoreTask, silentLogger, type TaskTracker } from '../../src/index.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
-import { absolute, details, latency, rawPgPool, summarize, throughput } from '../lib.js';
+import { absolute, details, latency, rawPgPool, summarize, throughput, withServerCpu } from '../lib.js';
 import { generateExecutions } from '../support/generate.js';
 import { type ChildServer, closedLoop, get, startServerProcess } from '../support/http.js';
 
@@ -198,17 +198,22 @@ export async function readPath(opts: { rows: number; windowMs: number }) {
         await closedLoop({ concurrency, durationMs: 0, minRequests: concurrency * 3, send: raw });
         await closedLoop({ concurrency, durationMs: 0, minRequests: concurrency * 3, send: bare });
         const minRequests = concurrency * 5;
-        const ours = await closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send });
+        const ours = await withServerCpu(server.pid, () =>
+          closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send }),
+        );
         const base_ = await closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send: raw });
-        const bareLoad = await closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send: bare });
+        const bareLoad = await withServerCpu(rawServer!.pid, () =>
+          closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send: bare }),
+        );
         agent.destroy();
         const o = summarize(ours.samples);
         const r = summarize(base_.samples);
         const h = summarize(bareLoad.samples);
         const note =
           `p50 ${o.p50.toFixed(2)}/${r.p50.toFixed(2)}, p99 ${o.p99.toFixed(1)}/${r.p99.toFixed(1)} ms (ours/raw SQL); ` +
-          `bare HTTP+pg server: p50 ${h.p50.toFixed(2)}, p95 ${h.p95.toFixed(2)} ms, ${Math.round(bareLoad.perSecond)} req/s; ${statements.length} statement(s)`;
-        bareHttp[`${c.name} @${concurrency}`] = { ...h, perSecond: bareLoad.perSecond };
+          `bare HTTP+pg server: p50 ${h.p50.toFixed(2)}, p95 ${h.p95.toFixed(2)} ms, ${Math.round(bareLoad.perSecond)} req/s; ` +
+          `server CPU per request ${Math.round(ours.cpuUs)} µs, bare ${Math.round(bareLoad.cpuUs)} µs; ${statements.length} statement(s)`;
+        bareHttp[`${c.name} @${concurrency}`] = { ...h, perSecond: bareLoad.perSecond, cpuUs: bareLoad.cpuUs };
         latency(PART, `${c.name} @${concurrency}`, 'p95 ms', o.p95, r.p95, c.goal, note);
         // Context for the goal: how much of the 3x budget HTTP itself takes (same statements, no library at all).
         if (c.goal !== null)
@@ -250,8 +255,12 @@ export async function readPath(opts: { rows: number; windowMs: number }) {
         await closedLoop({ concurrency, durationMs: 0, minRequests: concurrency * 3, send: mount });
         await closedLoop({ concurrency, durationMs: 0, minRequests: concurrency * 3, send: bare });
         const minRequests = concurrency * 5;
-        const ours = await closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send: mount });
-        const floor = await closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send: bare });
+        const ours = await withServerCpu(expressServer.pid, () =>
+          closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send: mount }),
+        );
+        const floor = await withServerCpu(bareExpress.pid, () =>
+          closedLoop({ concurrency, durationMs: opts.windowMs, minRequests, send: bare }),
+        );
         agent.destroy();
         const o = summarize(ours.samples);
         const f = summarize(floor.samples);
@@ -262,7 +271,8 @@ export async function readPath(opts: { rows: number; windowMs: number }) {
           o.p95,
           f.p95,
           null,
-          `context: baseline is one bare Express route running the same statement; p50 ${o.p50.toFixed(2)}/${f.p50.toFixed(2)} ms`,
+          `context: baseline is one bare Express route running the same statement; p50 ${o.p50.toFixed(2)}/${f.p50.toFixed(2)} ms; ` +
+            `server CPU per request ${Math.round(ours.cpuUs)}/${Math.round(floor.cpuUs)} µs`,
         );
         throughput(
           PART,
