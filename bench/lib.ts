@@ -190,6 +190,22 @@ export interface CpuSample {
 
 const TICK = 100; // USER_HZ on Linux
 
+/** A process's command name and CPU seconds (user + system) so far, from /proc/<pid>/stat; null if unreadable. */
+function procStat(pid: number | string): { comm: string; cpuSeconds: number } | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null; // exited meanwhile, or not Linux
+  }
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  return {
+    comm: stat.slice(stat.indexOf('(') + 1, close),
+    cpuSeconds: (Number(fields[11]) + Number(fields[12])) / TICK, // utime + stime
+  };
+}
+
 /** Reads `CpuSample` from /proc (Linux only; elsewhere the server figures are NaN). */
 export function cpuSample(): CpuSample {
   const own = process.cpuUsage();
@@ -199,19 +215,9 @@ export function cpuSample(): CpuSample {
   try {
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
-      let stat: string;
-      try {
-        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      } catch {
-        continue; // exited meanwhile
-      }
-      const close = stat.lastIndexOf(')');
-      const comm = stat.slice(stat.indexOf('(') + 1, close);
-      if (comm !== 'postgres' && comm !== 'redis-server') continue;
-      const fields = stat.slice(close + 2).split(' ');
-      const seconds = (Number(fields[11]) + Number(fields[12])) / TICK; // utime + stime
-      if (comm === 'postgres') postgres += seconds;
-      else redis += seconds;
+      const stat = procStat(pid);
+      if (stat?.comm === 'postgres') postgres += stat.cpuSeconds;
+      else if (stat?.comm === 'redis-server') redis += stat.cpuSeconds;
     }
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
     idle = (Number(cpu[4]) + Number(cpu[5])) / TICK; // idle + iowait
@@ -223,13 +229,7 @@ export function cpuSample(): CpuSample {
 
 /** CPU seconds (user + system) used so far by one process, from /proc (Linux only; NaN elsewhere). */
 export function processCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICK;
-  } catch {
-    return Number.NaN;
-  }
+  return procStat(pid)?.cpuSeconds ?? Number.NaN;
 }
 
 /** Runs `load` and returns its result with the CPU microseconds `pid` spent per request meanwhile. */
