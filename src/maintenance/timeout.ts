@@ -18,12 +18,15 @@ export interface MarkTimeoutOptions {
 export interface MarkTimeoutResult {
   updated_count: number;
   timeout_minutes: number;
-  /** ISO time: runs that started and were last heard of before it were eligible. */
-  cutoff: string;
+  /** ISO time: runs that started and were last heard of before it were eligible. `null` when skipped. */
+  cutoff: string | null;
   /** Unfinished runs read from the queue before marking. */
   synced_count: number;
   /** Of those, runs whose status the sync changed. */
   synced_updated_count: number;
+  /** Set when nothing was done because `timeoutMinutes` is not positive (as the Django module answers). */
+  skipped?: true;
+  reason?: 'invalid_timeout_minutes';
 }
 
 /** Candidates read per query (keyset-paged by id). */
@@ -49,7 +52,19 @@ export async function markTimedOutExecutions(
   options: MarkTimeoutOptions = {},
 ): Promise<MarkTimeoutResult> {
   const timeoutMinutes = options.timeoutMinutes ?? settings.timeoutMinutes;
-  if (!Number.isInteger(timeoutMinutes) || timeoutMinutes < 1)
+  // A timeout of zero or less would mark every STARTED run dead: answer "skipped" as the Django module (and cleanup
+  // for its own bad input) does, so a scheduled job with such a setting records a no-op instead of a failure.
+  if (typeof timeoutMinutes === 'number' && (timeoutMinutes <= 0 || Number.isNaN(timeoutMinutes)))
+    return {
+      updated_count: 0,
+      skipped: true,
+      reason: 'invalid_timeout_minutes',
+      timeout_minutes: timeoutMinutes,
+      cutoff: null,
+      synced_count: 0,
+      synced_updated_count: 0,
+    };
+  if (!Number.isInteger(timeoutMinutes))
     throw new ValidationError('timeoutMinutes must be a positive integer', 'timeoutMinutes');
   const source = tracker.queueSource;
   let synced = { synced_count: 0, updated_count: 0 };

@@ -7,6 +7,7 @@ import {
   silentLogger,
   type TaskExecution,
 } from '../../src/index.js';
+import { runCli } from '../cli/cli.js';
 import { DIALECTS, useTestDatabase } from '../helpers/databases.js';
 import { MINUTE, seedRun } from './helpers.js';
 
@@ -63,7 +64,7 @@ describe.each(DIALECTS)('markTimedOutExecutions on %s', (dialect) => {
       synced_count: 0,
       synced_updated_count: 0,
     });
-    expect(Math.abs(Date.parse(result.cutoff) - (before - 10 * MINUTE))).toBeLessThan(5_000);
+    expect(Math.abs(Date.parse(result.cutoff!) - (before - 10 * MINUTE))).toBeLessThan(5_000);
     const row = await tasks.tracker.getTask(dead);
     expect(row?.status).toBe('FAILURE');
     expect(row?.error).toMatch(TIMEOUT_MESSAGE);
@@ -102,14 +103,53 @@ describe.each(DIALECTS)('markTimedOutExecutions on %s', (dialect) => {
     ]);
   });
 
-  it('timeoutMinutes overrides the setting; a non-positive or fractional value is rejected', async () => {
+  it('timeoutMinutes overrides the setting; a fractional value is rejected', async () => {
     const run = await seedRun(tasks, { status: 'STARTED', startedAgoMs: 8 * MINUTE, updatedAgoMs: 8 * MINUTE });
     expect((await tasks.maintenance.markTimedOutExecutions()).updated_count).toBe(0);
     const result = await tasks.maintenance.markTimedOutExecutions({ timeoutMinutes: 5 });
     expect(result).toMatchObject({ updated_count: 1, timeout_minutes: 5 });
     expect((await tasks.tracker.getTask(run))?.error).toMatch(/^Task timeout \(exceeded 5 minutes, started before /);
-    await expect(tasks.maintenance.markTimedOutExecutions({ timeoutMinutes: 0 })).rejects.toThrow(/timeoutMinutes/);
     await expect(tasks.maintenance.markTimedOutExecutions({ timeoutMinutes: 1.5 })).rejects.toThrow(/timeoutMinutes/);
+  });
+
+  it('a timeout of zero or less marks nothing and answers skipped, as the Django module does', async () => {
+    const run = await seedRun(tasks, { status: 'STARTED', startedAgoMs: 60 * MINUTE, updatedAgoMs: 60 * MINUTE });
+    let asked = 0;
+    tasks.tracker.queueSource = new ScriptedQueue(async () => {
+      asked++;
+      return false;
+    });
+    for (const timeoutMinutes of [0, -1]) {
+      expect(await tasks.maintenance.markTimedOutExecutions({ timeoutMinutes })).toEqual({
+        updated_count: 0,
+        skipped: true,
+        reason: 'invalid_timeout_minutes',
+        timeout_minutes: timeoutMinutes,
+        cutoff: null,
+        synced_count: 0,
+        synced_updated_count: 0,
+      });
+    }
+    expect(asked).toBe(0);
+    expect((await tasks.tracker.getTask(run))?.status).toBe('STARTED');
+  });
+
+  it('the scheduled job with a timeout setting of 0 (environment) records a no-op SUCCESS, not a failure', async () => {
+    const run = await seedRun(tasks, { status: 'STARTED', startedAgoMs: 60 * MINUTE, updatedAgoMs: 60 * MINUTE });
+    const zero = await createAgentcoreTask({
+      database: database.url,
+      logger: silentLogger,
+      realtime: 'memory',
+      env: { AGENTCORE_TASK_TIMEOUT_MINUTES: '0' },
+    });
+    try {
+      const result = await zero.maintenance.runMarkTimeoutJob({ taskId: 'mark-zero' });
+      expect(result).toMatchObject({ updated_count: 0, skipped: true, reason: 'invalid_timeout_minutes' });
+      expect(await zero.tracker.getTask('mark-zero')).toMatchObject({ status: 'SUCCESS', result });
+    } finally {
+      await zero.close();
+    }
+    expect((await tasks.tracker.getTask(run))?.status).toBe('STARTED');
   });
 
   it('does not mark a run the queue reports active, even with no heartbeat (instrumented workers send none)', async () => {
@@ -191,5 +231,23 @@ describe.each(DIALECTS)('markTimedOutExecutions on %s', (dialect) => {
     });
     expect(await tasks.tracker.getTask('mark-disabled')).toBeNull();
     expect((await tasks.tracker.getTask(another))?.status).toBe('STARTED');
+  });
+});
+
+describe('mark-timeout command with a timeout setting of 0', () => {
+  const database = useTestDatabase('sqlite');
+
+  it('says it skipped, exits 0, and --json carries the skipped answer', async () => {
+    const migrated = await runCli(['migrate', '--database', database.url]);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    const env = { AGENTCORE_TASK_TIMEOUT_MINUTES: '0' };
+    const [text, asJson] = await Promise.all([
+      runCli(['mark-timeout', '--database', database.url], env),
+      runCli(['mark-timeout', '--json', '--database', database.url], env),
+    ]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^Skipped: timeout of 0 minutes is not positive; no run was marked\.$/m);
+    expect(asJson.code, asJson.stderr).toBe(0);
+    expect(JSON.parse(asJson.stdout)).toMatchObject({ skipped: true, reason: 'invalid_timeout_minutes', cutoff: null });
   });
 });

@@ -69,6 +69,10 @@ async function run(args: string[], io: CliIo): Promise<number> {
     io.stdout(json(result));
     return EXIT.OK;
   }
+  if (result.skipped) {
+    io.stdout(`Skipped: retention of ${result.retention_days} days is not positive; no run was deleted.\n`);
+    return EXIT.OK;
+  }
   const which = result.only_completed ? 'finished runs' : 'runs (finished or not)';
   io.stdout(
     `Deleted ${result.deleted_count} ${which} created before ${result.cutoff} (retention ${result.retention_days} days).\n`,

@@ -16,6 +16,7 @@ Options:
   --redis URL            Redis of the BullMQ queues, to sync from them first (default: $REDIS_URL, else none)
   ${DATABASE_HELP}
   --json                 Print { "updated_count", "timeout_minutes", "cutoff", "synced_count", "synced_updated_count" }
+                         (with "skipped": true, "reason": "invalid_timeout_minutes" when the timeout setting is ≤ 0)
   -h, --help             Show this help
 
 Exit codes: 0 done (also when nothing was marked), 1 database or Redis error, 2 bad usage.`;
@@ -46,6 +47,11 @@ async function run(args: string[], io: CliIo): Promise<number> {
   });
   if (values.json) {
     io.stdout(json(result));
+    return EXIT.OK;
+  }
+  if (result.skipped) {
+    // Only a setting can get here (the option refuses N < 1): say which value made the job a no-op.
+    io.stdout(`Skipped: timeout of ${result.timeout_minutes} minutes is not positive; no run was marked.\n`);
     return EXIT.OK;
   }
   const synced = redis
