@@ -81,9 +81,9 @@ export class AgentcoreTask {
   readonly settings: SettingsStore;
   /** Change notifications of every write, for streams. */
   readonly feed: ChangeFeed;
-  /** Task locks (SPEC section 6) on the backend chosen by the `lock` option. */
+  /** Task locks (one holder per key, released by its owner or on expiry) on the backend of the `lock` option. */
   readonly locks: TaskLocks;
-  /** Retention cleanup and timeout marking (SPEC section 7). */
+  /** Retention cleanup and timeout marking, callable directly or on their schedules. */
   readonly maintenance: Maintenance;
   /** The Redis client (given or opened from the `redis` option), for the modules that use Redis; else `undefined`. */
   readonly redis: RedisLike | undefined;
@@ -151,7 +151,7 @@ export class AgentcoreTask {
   }
 
   /**
-   * The REST API (SPEC section 10) as a Web-standard handler, `Request` in, `Response` out. Same as
+   * The REST API as a Web-standard handler, `Request` in, `Response` out. Same as
    * `createHandler(tasks, options)`; for Express and Fastify use `agentcore-task/express` and `agentcore-task/fastify`.
    *
    * @example

@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
 
-/** Settings of the maintenance jobs (SPEC section 8). */
+/** Settings of the maintenance jobs (retention, timeout, schedules): environment defaults and run-time overrides. */
 export interface Settings {
   /** @defaultValue `true` */
   cleanupEnabled: boolean;

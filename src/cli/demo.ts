@@ -122,7 +122,7 @@ function taskBodies(tasks: AgentcoreTask): Record<string, (data: Data, ctx: Task
     }
     await ctx.progress({ percent: 100, step: 'done', message: 'Done' });
   };
-  // One ledger sync per account at a time: a second call while one runs is skipped (SPEC section 6).
+  // One ledger sync per account at a time: a second call while one runs is skipped (a task lock).
   const syncLedger = tasks.preventDuplicateTask(
     { lockName: 'billing.sync_ledger', lockParam: 'account_id', timeout: 120 },
     async (data: Data, ctx: TaskContext) => {

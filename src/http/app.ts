@@ -1,5 +1,5 @@
 /**
- * The REST API as a Hono sub-app (SPEC section 10). `createHandler` (Web standard), `tasksExpress` and `tasksFastify`
+ * The REST API as a Hono sub-app. `createHandler` (Web standard), `tasksExpress` and `tasksFastify`
  * all serve this one app, so the three behave the same.
  */
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
@@ -111,7 +111,7 @@ const metadataFilterParam = {
 };
 
 /**
- * Builds the sub-app with every route of SPEC section 10 under `options.prefix`. Paths answer with and without the
+ * Builds the sub-app with every route of the REST API under `options.prefix`. Paths answer with and without the
  * trailing slash.
  */
 export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<unknown>): TasksApp {

@@ -46,7 +46,7 @@ export interface TasksExpressOptions<Req extends ExpressRequestLike = ExpressReq
   extends Omit<HandlerOptions<Req>, 'prefix'> {}
 
 /**
- * The REST API (SPEC section 10) as Express middleware: mount it under a prefix with `app.use(prefix, …)`. Requests
+ * The REST API as Express middleware: mount it under a prefix with `app.use(prefix, …)`. Requests
  * no route matches go on to `next()`. Works with or without `express.json()` before it.
  */
 export function tasksExpress<Req extends ExpressRequestLike = ExpressRequestLike>(

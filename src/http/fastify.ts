@@ -26,7 +26,7 @@ export interface TasksFastifyOptions extends Omit<HandlerOptions<FastifyRequest>
 }
 
 /**
- * The REST API (SPEC section 10) as a Fastify plugin. Register it with a `prefix`. It is encapsulated: the raw-body
+ * The REST API as a Fastify plugin. Register it with a `prefix`. It is encapsulated: the raw-body
  * parser it installs applies to its own routes only.
  */
 export const tasksFastify: FastifyPluginAsync<TasksFastifyOptions> = async function tasksFastify(fastify, options) {

@@ -45,7 +45,7 @@ function build<Native>(
 }
 
 /**
- * The REST API (SPEC section 10) as one Web-standard handler. Routes live under `options.prefix`; every path also
+ * The REST API as one Web-standard handler. Routes live under `options.prefix`; every path also
  * answers without its trailing slash. Same as `tasks.handler(options)`.
  *
  * @example

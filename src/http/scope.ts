@@ -17,7 +17,7 @@ export interface ScopeQuery {
 const sameId = (a: string | number, b: string | number) => String(a) === String(b);
 
 /**
- * The `createdById` filter of a list/stats/stream request (SPEC section 10): `created_by` wins; without it,
+ * The `createdById` filter of a list/stats/stream request: `created_by` wins; without it,
  * `my_tasks=false` means every run and `my_tasks=true` or nothing means the caller's own runs.
  * Returns `undefined` for "no creator filter". Throws `ForbiddenError` when the caller may not widen the scope.
  */

@@ -1,5 +1,5 @@
 /**
- * `GET executions/stream/` and `GET executions/{id}/stream/` (SPEC section 10): server-sent events for the runs the
+ * `GET executions/stream/` and `GET executions/{id}/stream/`: server-sent events for the runs the
  * caller may see, fed by the instance's change feed (so changes made by any process arrive).
  */
 import type { Context } from 'hono';

@@ -20,7 +20,7 @@ export interface LockBackendContext {
   redis: RedisLike | undefined;
 }
 
-/** The provider for the `lock` option (SPEC section 3): Redis when a client is configured, else the database. */
+/** The provider for the `lock` option: Redis when a client is configured, else the database. */
 export function createLockProvider(lock: LockBackend | undefined, context: LockBackendContext): LockProvider {
   if (lock !== undefined && !BACKENDS.includes(lock))
     throw new ValidationError(`lock must be 'redis', 'database' or 'memory', got ${JSON.stringify(lock)}`, 'lock');

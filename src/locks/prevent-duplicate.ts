@@ -29,7 +29,7 @@ export interface SkippedTaskResult {
 /** Lock parameter values longer than this become a hash, so keys stay short. */
 export const MAX_LOCK_PARAM_LENGTH = 200;
 
-/** Builds the skip payload (SPEC section 6). */
+/** Builds the skip payload: what a call skipped because its lock is held returns instead of running. */
 export function skippedResult(reason: SkipReason, lockName: string): SkippedTaskResult {
   const error =
     reason === 'task_already_running'

@@ -11,7 +11,7 @@ import {
 } from './prevent-duplicate.js';
 import type { LockProvider } from './provider.js';
 
-/** Every lock key starts with this (SPEC section 6), in every backend. */
+/** Every lock key starts with this, in every backend. */
 export const LOCK_KEY_PREFIX = 'agentcore_task_task_lock:';
 /** Default lock TTL in seconds. */
 export const DEFAULT_LOCK_TIMEOUT_SECONDS = 3600;
@@ -48,7 +48,7 @@ class DeadlineError extends Error {
 }
 
 /**
- * Task locks (SPEC section 6) over one backend. A lock is held by an owner token; this instance remembers the tokens
+ * Task locks over one backend. A lock is held by an owner token; this instance remembers the tokens
  * of the locks it took, so `releaseTaskLock` frees only those (unless `force`), and a late release after the lock
  * expired and was taken by someone else frees nothing. Backend failures are logged and reported as `false`: locks
  * fail closed and never throw into the task.

@@ -21,7 +21,7 @@ export type { SchedulerOptions, StopScheduler } from './scheduler.js';
 export { type MarkTimeoutOptions, type MarkTimeoutResult, timeoutError } from './timeout.js';
 
 /**
- * The maintenance jobs of SPEC section 7: retention cleanup and timeout marking, callable directly, as self-recording
+ * The maintenance jobs: retention cleanup and timeout marking, callable directly, as self-recording
  * lock-guarded jobs, or on their schedules (`startScheduler`, or BullMQ's `scheduleMaintenance`).
  */
 export class Maintenance {

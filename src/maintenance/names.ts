@@ -14,7 +14,7 @@ export const MARK_TIMEOUT_SCHEDULE_ID = 'agentcore-task-mark-timed-out-execution
 export const CLEANUP_LOCK_TIMEOUT_SECONDS = 86_400;
 export const MARK_TIMEOUT_LOCK_TIMEOUT_SECONDS = 3_600;
 
-/** Rows per cleanup batch (SPEC section 7): progress is reported after each. */
+/** Rows per cleanup batch: progress is reported after each. */
 export const DEFAULT_CLEANUP_BATCH_SIZE = 5_000;
 
 /**

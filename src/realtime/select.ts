@@ -34,7 +34,7 @@ class DisabledChangeFeed implements ChangeFeed {
 }
 
 /**
- * Picks and starts the change feed (SPEC 3): the `realtime` option, else Redis when a Redis client is configured,
+ * Picks and starts the change feed: the `realtime` option, else Redis when a Redis client is configured,
  * else PostgreSQL LISTEN/NOTIFY on a PostgreSQL database, else memory.
  */
 export async function createChangeFeed(context: ChangeFeedContext): Promise<ChangeFeed> {

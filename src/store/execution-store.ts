@@ -529,7 +529,7 @@ const DAY = 86_400_000;
 const pad = (n: number) => String(n).padStart(2, '0');
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
-/** The time range and the bucket labels of a stats series (SPEC section 10), all in UTC. */
+/** The time range and the bucket labels of a stats series, all in UTC. */
 export function seriesRange(granularity: Granularity, filters: ExecutionFilters, now = new Date()) {
   if (granularity === 'day') {
     const anchor = filters.startDate ? parseDateBound(filters.startDate, 'start_date', false).at : now;

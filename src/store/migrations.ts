@@ -33,7 +33,7 @@ const TYPES: Record<DialectName, Types> = {
   },
 };
 
-/** Index name → columns, for `agentcore_task_execution` (SPEC section 4). */
+/** Index name → columns, for `agentcore_task_execution`. */
 export const EXECUTION_INDEXES: Record<string, string[]> = {
   agentcore_task_execution_module_status: ['module', 'status'],
   agentcore_task_execution_task_name_status: ['task_name', 'status'],

@@ -20,7 +20,7 @@ export const SERVE_DEFAULTS = Object.freeze({
 
 const help = `Usage: agentcore-task serve [options]
 
-Runs the REST API standalone (SPEC section 10) over HTTP.
+Runs the REST API standalone over HTTP.
 
 Options:
   --database URL   postgres://…, mysql://…, sqlite:PATH (default: $DATABASE_URL or ${DEFAULT_DATABASE_URL})

@@ -16,7 +16,7 @@ const DEFAULT_REFRESH_SECONDS = 60;
 
 const help = `Usage: agentcore-task worker [options]
 
-Runs the maintenance jobs on BullMQ (SPEC section 7): upserts the job schedulers
+Runs the maintenance jobs (retention cleanup, timeout marking) on BullMQ: upserts the job schedulers
 agentcore-task-cleanup-old-executions and agentcore-task-mark-timed-out-executions from the settings
 (AGENTCORE_TASK_* variables and run-time overrides; removed when disabled) and processes them. Timeout marking
 syncs unfinished runs from BullMQ first. Safe to run on several machines: each scheduled run happens once.

@@ -5,7 +5,7 @@ import { ApiError, api, openStream } from './api.js';
 import { ErrorNote, formatDate, formatDuration, ProgressBar, type Route, routeHref, StatusBadge } from './common.js';
 import { type ListItem, type Page, STATUSES } from './types.js';
 
-/** List query parameters the form edits (SPEC 10), in the order of the form. */
+/** List query parameters the form edits (those of `GET executions/`), in the order of the form. */
 const FILTERS = [
   'search',
   'status',
