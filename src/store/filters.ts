@@ -7,7 +7,7 @@ import type { Database } from './schema.js';
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
-/** Metadata filter keys (`metadata__<key>=` query parameters): letters, digits and underscore. */
+/** Metadata filter keys (`metadata.<key>=` query parameters): letters, digits and underscore. */
 export const METADATA_KEY = /^[A-Za-z0-9_]+$/;
 
 /**
