@@ -4,6 +4,7 @@ import { type Kysely, type Migration, Migrator, sql } from 'kysely';
 type AnyKysely = Kysely<any>;
 
 import type { DialectName } from './dialect.js';
+import { exactCollation, makeIdentifiersExact } from './mysql/collation.js';
 import { CONFIG_TABLE, EXECUTION_TABLE, LOCK_TABLE, MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from './schema.js';
 
 type Types = { id: string; ts: string; json: string; jsonDefaultEmptyObject: string; jsonDefaultEmptyArray: string };
@@ -103,6 +104,15 @@ export function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .addColumn('created_at', sql.raw(t.ts) as never, (c) => c.notNull())
           .execute();
         await createIndex(db, dialect, 'agentcore_task_lock_expires_at', LOCK_TABLE, ['expires_at']);
+      },
+    },
+    // MySQL/MariaDB compare text with the table's collation, by default case-insensitive and blind to trailing
+    // spaces: `report-42 ` found `Report-42`'s row. Identifier columns become binary NO PAD, as they already compare
+    // on PostgreSQL and SQLite (nothing to do there). See `mysql/collation.ts`.
+    '0003_exact_identifiers': {
+      async up(db: AnyKysely) {
+        if (dialect !== 'mysql') return;
+        await makeIdentifiersExact(db, await exactCollation(db));
       },
     },
   };
