@@ -14,6 +14,7 @@ import {
   type SchedulerOptions,
   type StopScheduler,
 } from './maintenance/index.js';
+import { DefaultBullmqSource } from './queue/default-source.js';
 import type { QueueSource } from './queue/source.js';
 import type { ChangeFeed } from './realtime/feed.js';
 import { createChangeFeed, type RealtimeOption } from './realtime/select.js';
@@ -46,7 +47,12 @@ export interface AgentcoreTaskOptions {
   maxPayloadBytes?: number;
   /** `'log'`: a write that cannot be stored is logged, the task goes on. `'throw'`: the call rejects. @defaultValue `'log'` */
   onRecordError?: OnRecordError;
-  /** Where `syncTask` reads the queue's state (see `agentcore-task/bullmq`). */
+  /**
+   * Where `syncTask`, `getTask({ sync: true })`, `syncAllUnfinished` and the timeout job read the queue's state (see
+   * `agentcore-task/bullmq`). @defaultValue with `redis`: each run that has a `queue_name` is read from the BullMQ
+   * queue of that name on that Redis (prefix `'bull'`; a no-op with one warning when bullmq is not installed);
+   * without `redis`: none
+   */
   queueSource?: QueueSource;
   /** Environment to read settings from. @defaultValue `process.env` */
   env?: NodeJS.ProcessEnv;
@@ -60,7 +66,8 @@ export interface AgentcoreTaskOptions {
   realtimeChannel?: string;
   /**
    * `redis://…` URL or an existing ioredis instance (which `close()` then leaves open). Enables Redis locks, Redis
-   * live events and BullMQ sync. An empty string counts as not given.
+   * live events and BullMQ sync (runs with a `queue_name` sync from that queue unless `queueSource` is given). An empty
+   * string counts as not given.
    */
   redis?: RedisOption;
   /** Where task locks live. @defaultValue `'redis'` when `redis` is given, else `'database'` */
@@ -89,6 +96,8 @@ export class AgentcoreTask {
   readonly redis: RedisLike | undefined;
   readonly logger: Logger;
   private readonly ownsRedis: boolean;
+  /** The sync source opened for `redis` when no `queueSource` was given; closed by `close()` even if replaced. */
+  private readonly defaultSource: DefaultBullmqSource | undefined;
   private closing: Promise<void> | undefined;
   private readonly closers: Array<() => Promise<void>> = [];
 
@@ -112,13 +121,15 @@ export class AgentcoreTask {
     });
     this.settings = new SettingsStore(db, dialect, options.settings, options.env);
     this.maintenance = new Maintenance(this);
+    if (options.queueSource === undefined && this.redis)
+      this.defaultSource = new DefaultBullmqSource(this.redis, this.logger);
     this.tracker = new TaskTracker({
       store: new ExecutionStore(db, dialect),
       feed,
       logger: this.logger,
       maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
       onRecordError: options.onRecordError ?? 'log',
-      queueSource: options.queueSource,
+      queueSource: options.queueSource ?? this.defaultSource,
     });
   }
 
@@ -200,6 +211,10 @@ export class AgentcoreTask {
           this.logger.warn({ err: error }, 'agentcore-task: error while closing');
         }
       }
+      // Before the Redis connection it shares is closed.
+      await this.defaultSource?.close().catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'agentcore-task: error while closing the BullMQ sync source');
+      });
       await this.locks.close();
       await this.tracker.flush();
       await this.feed.close();
