@@ -20,6 +20,7 @@ import {
   configPatchBodySchema,
   configSchema,
   detailErrorSchema,
+  detailQuerySchema,
   executionDetailSchema,
   executionPageSchema,
   idParamSchema,
@@ -27,8 +28,8 @@ import {
   listFilters,
   listQuerySchema,
   locksSchema,
+  metadataView,
   myTasksQuerySchema,
-  parseMetadataFields,
   parseQuery,
   parseWith,
   rejectNulCharacters,
@@ -165,10 +166,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       ordering: query.ordering,
     });
     if (page.page > 1 && (page.page - 1) * page.pageSize >= page.count) throw new NotFoundError('Invalid page.');
-    const serialize = {
-      includeMetadata: query.include_metadata !== false,
-      metadataFields: parseMetadataFields(query.metadata_fields),
-    };
+    const serialize = metadataView(query);
     return json(c, {
       count: page.count,
       next: page.page * page.pageSize < page.count ? pageUrl(c.req.url, page.page + 1) : null,
@@ -264,7 +262,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
     async (c) => {
       const query = parseQuery(statusQuerySchema, new URL(c.req.url).searchParams);
       const run = await visibleByTaskId(c, query.task_id, query.sync !== false);
-      return json(c, serializeExecutionDetail(run));
+      return json(c, serializeExecutionDetail(run, metadataView(query)));
     },
   );
 
@@ -282,7 +280,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
     async (c) => {
       const query = parseQuery(byTaskIdQuerySchema, new URL(c.req.url).searchParams);
       const run = await visibleByTaskId(c, c.req.param('task_id') ?? '', query.sync !== false);
-      return json(c, serializeExecutionDetail(run));
+      return json(c, serializeExecutionDetail(run, metadataView(query)));
     },
   );
 
@@ -311,11 +309,16 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
     },
   );
 
-  const visibleById = async (c: Context<HttpEnv>): Promise<TaskExecution> => {
+  /**
+   * The `{id}` run the caller may see, and the metadata view asked for. Both are validated (path first) before the row
+   * is read, so a bad parameter is a 400 whoever owns the run, and a sync never starts on one.
+   */
+  const visibleById = async (c: Context<HttpEnv>) => {
     const { id } = parseWith(idParamSchema, { id: c.req.param('id') });
+    const view = metadataView(parseQuery(detailQuerySchema, new URL(c.req.url).searchParams));
     const run = await tracker.getById(id);
     if (!run || !canSeeExecution(viewerOf(c), run)) throw notFound();
-    return run;
+    return { run, view };
   };
 
   route(
@@ -326,9 +329,13 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       summary: 'Detail of a run by primary key.',
       tags: ['executions'],
       pathParams: idParamSchema,
+      query: detailQuerySchema,
       responses: { 200: detailResponses[200], 400: r400, 401: r401, 404: r404 },
     },
-    async (c) => json(c, serializeExecutionDetail(await visibleById(c))),
+    async (c) => {
+      const { run, view } = await visibleById(c);
+      return json(c, serializeExecutionDetail(run, view));
+    },
   );
 
   route(
@@ -339,13 +346,14 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       summary: 'Pull the state of the run from the queue into the row; returns the detail (unchanged without a queue).',
       tags: ['executions'],
       pathParams: idParamSchema,
+      query: detailQuerySchema,
       responses: detailResponses,
     },
     async (c) => {
-      const run = await visibleById(c);
+      const { run, view } = await visibleById(c);
       const synced = await tracker.syncTask(run.taskId);
       if (!synced) throw notFound();
-      return json(c, serializeExecutionDetail(synced));
+      return json(c, serializeExecutionDetail(synced, view));
     },
   );
 

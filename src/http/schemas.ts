@@ -90,6 +90,20 @@ const scopingParams = {
   ),
 };
 
+/**
+ * How much of `metadata` an answer carries. The list, my-tasks and every route answering one run (detail, by-task-id,
+ * status, sync) take them, with the same meaning and validation, as the Django module does.
+ */
+const metadataViewParams = {
+  include_metadata: booleanParam(
+    'include_metadata',
+    '`false`: `metadata` is `null` (smaller responses). Default `true`.',
+  ),
+  metadata_fields: z.string().meta({
+    description: 'Comma-separated allow-list of metadata keys to return (keys the run lacks are left out).',
+  }),
+};
+
 const listOnlyParams = {
   status: statusEnum.meta({ description: 'Only runs in this status.' }),
   search: z.string().meta({ description: 'Case-insensitive substring of `task_name` or `task_id`.' }),
@@ -108,11 +122,7 @@ const listOnlyParams = {
     `Results per page (default ${DEFAULT_PAGE_SIZE}, larger than ${MAX_PAGE_SIZE} is clamped).`,
     MAX_PAGE_SIZE,
   ),
-  include_metadata: booleanParam(
-    'include_metadata',
-    '`false`: `metadata` is `null` in every result (smaller responses).',
-  ),
-  metadata_fields: z.string().meta({ description: 'Comma-separated allow-list of metadata keys to return.' }),
+  ...metadataViewParams,
 };
 
 /** Query of `GET executions/`. `metadata.<key>=<value>` filters are read separately (`parseMetadataFilters`). */
@@ -137,14 +147,19 @@ export type StatsQuery = z.output<typeof statsQuerySchema>;
 
 const syncParam = booleanParam('sync', 'Pull the state from the queue before answering (default `true`).');
 
+/** Query of `GET executions/{id}/` and `POST executions/{id}/sync/`: how much metadata the answer carries. */
+export const detailQuerySchema = z.object(metadataViewParams).partial();
+export type DetailQuery = z.output<typeof detailQuerySchema>;
+
 /** Query of `GET executions/by-task-id/{task_id}/`. */
-export const byTaskIdQuerySchema = z.object({ sync: syncParam }).partial();
+export const byTaskIdQuerySchema = z.object({ sync: syncParam, ...metadataViewParams }).partial();
 
 /** Query of `GET executions/status/`. */
-export const statusQuerySchema = z.object({
-  task_id: z.string({ error: 'task_id is required' }).meta({ description: 'The task id (the queue job id).' }),
-  sync: syncParam.optional(),
-});
+export const statusQuerySchema = z
+  .object({
+    task_id: z.string({ error: 'task_id is required' }).meta({ description: 'The task id (the queue job id).' }),
+  })
+  .extend(byTaskIdQuerySchema.shape);
 
 /** Path parameter `{id}`: the primary key. */
 export const idParamSchema = z.object({ id: positiveInt('id', 'Primary key of the run.') });
@@ -185,7 +200,6 @@ export type ExecutionJson = z.output<typeof executionSchema>;
 
 /** A run in detail (`executions/{id}/`, `by-task-id`, `status`, `sync`). */
 export const executionDetailSchema = executionSchema.extend({
-  metadata: z.record(z.string(), z.unknown()),
   task_args: z.array(z.unknown()),
   task_kwargs: z.record(z.string(), z.unknown()),
   result: z.unknown(),
@@ -308,6 +322,17 @@ export function listFilters(
     endDate: query.end_date,
     search: query.search,
     metadata: parseMetadataFilters(params),
+  };
+}
+
+/** The metadata view a query asks for (`include_metadata`, `metadata_fields`), as the serializers take it. */
+export function metadataView(query: Pick<ListQuery, 'include_metadata' | 'metadata_fields'>): {
+  includeMetadata: boolean;
+  metadataFields: string[] | undefined;
+} {
+  return {
+    includeMetadata: query.include_metadata !== false,
+    metadataFields: parseMetadataFields(query.metadata_fields),
   };
 }
 

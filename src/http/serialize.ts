@@ -3,7 +3,7 @@ import type { ExecutionDetailJson, ExecutionJson } from './schemas.js';
 
 export type { ExecutionDetailJson, ExecutionJson } from './schemas.js';
 
-/** How much of `metadata` a list item carries. */
+/** How much of `metadata` a run carries, in a list item or in detail (`include_metadata`, `metadata_fields`). */
 export interface SerializeOptions {
   /** `false`: `metadata` is `null`. @defaultValue `true` */
   includeMetadata?: boolean;
@@ -47,11 +47,17 @@ export function serializeExecution(execution: TaskExecution, options: SerializeO
   };
 }
 
-/** A run in detail: the list item plus `task_args`, `task_kwargs`, `result`, `error`, `traceback`, `created_by`. */
-export function serializeExecutionDetail(execution: TaskExecution): ExecutionDetailJson {
+/**
+ * A run in detail: the list item plus `task_args`, `task_kwargs`, `result`, `error`, `traceback`, `created_by`.
+ * `options` trims `metadata` as on the list (detail, by-task-id, status and sync all take it, as the Django module's
+ * do); without options the whole metadata is there.
+ */
+export function serializeExecutionDetail(
+  execution: TaskExecution,
+  options: SerializeOptions = {},
+): ExecutionDetailJson {
   return {
-    ...serializeExecution(execution),
-    metadata: execution.metadata,
+    ...serializeExecution(execution, options),
     task_args: execution.taskArgs,
     task_kwargs: execution.taskKwargs,
     result: execution.result,

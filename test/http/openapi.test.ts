@@ -12,7 +12,7 @@ import { ORDERING_FIELDS } from '../../src/types.js';
 const PREFIX = '/api/v1/tasks';
 type Operation = {
   operationId: string;
-  parameters?: Array<{ name: string; in: string; schema: Record<string, unknown> }>;
+  parameters?: Array<{ name: string; in: string; required: boolean; schema: Record<string, unknown> }>;
   responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }>;
 };
 
@@ -84,6 +84,35 @@ describe('OpenAPI document', () => {
     expect(param(stats, 'granularity').enum).toEqual(['day', 'month', 'year']);
     const detail = doc.paths['/executions/{id}/'].get;
     expect(detail.parameters!.find((p) => p.name === 'id')).toMatchObject({ in: 'path', required: true });
+  });
+
+  it('documents include_metadata and metadata_fields on every route answering one run, as on the list', () => {
+    const list = doc.paths['/executions/'].get;
+    const param = (op: Operation, name: string) => op.parameters?.find((p) => p.name === name && p.in === 'query');
+    const one = [
+      doc.paths['/executions/{id}/'].get,
+      doc.paths['/executions/by-task-id/{task_id}/'].get,
+      doc.paths['/executions/status/'].get,
+      doc.paths['/executions/{id}/sync/'].post,
+    ];
+    for (const op of [list, doc.paths['/executions/my-tasks/'].get, ...one]) {
+      expect(param(op, 'include_metadata'), op.operationId).toMatchObject({
+        required: false,
+        schema: { type: 'boolean' },
+      });
+      expect(param(op, 'metadata_fields'), op.operationId).toMatchObject({
+        required: false,
+        schema: { type: 'string' },
+      });
+      // One definition: the same description everywhere.
+      expect(param(op, 'include_metadata')).toEqual(param(list, 'include_metadata'));
+      expect(param(op, 'metadata_fields')).toEqual(param(list, 'metadata_fields'));
+    }
+    for (const op of one) expect(op.responses['400']).toBeDefined();
+    // The detail answer may carry `metadata: null` (include_metadata=false).
+    const detail = doc.components.schemas.ExecutionDetail as { properties: { metadata: Record<string, unknown> } };
+    expect(JSON.stringify(detail.properties.metadata)).toMatch(/"null"/);
+    expect(detail.properties.metadata.description).toMatch(/include_metadata=false/);
   });
 
   it('resolves every $ref to a component schema', () => {
