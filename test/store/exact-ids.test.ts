@@ -106,6 +106,10 @@ describe.each(DIALECTS)('exact identifiers on %s', (dialect) => {
     expect(await list({ metadata: { requested_by: 'carol' } })).toEqual(['REPORT-42 ']);
     expect(await list({ metadata: { requested_by: 'bob' } })).toEqual(['Report-42']);
     expect(await list({ metadata: { requested_by: 'Bob' } })).toEqual([]);
+    // Metadata values compare exactly too (MariaDB's JSON text is utf8mb4_bin, PAD SPACE).
+    expect(await list({ metadata: { requested_by: 'alice' } })).toEqual(['report-42']);
+    expect(await list({ metadata: { requested_by: 'alice ' } })).toEqual(['report-42 ']);
+    expect(await list({ metadata: { requested_by: 'bob ' } })).toEqual([]);
   });
 
   it('stats group names that differ only in case or trailing space separately', async () => {

@@ -18,7 +18,11 @@ export const mysqlDialect: SqlDialect = {
     const args = entries.map(([path, v]) => sql`${path}, JSON_EXTRACT(${v}, '$')`);
     return sql`${fn}(metadata, ${sql.join(args)})`;
   },
-  metadataEquals: (key, value) => sql<boolean>`JSON_UNQUOTE(JSON_EXTRACT(metadata, ${jsonPathForKey(key)})) = ${value}`,
+  metadataEquals(key, value) {
+    // The unquoted text is utf8mb4_bin: exact in case but PAD SPACE ('a' = 'a '), so equal lengths are required too.
+    const text = sql`JSON_UNQUOTE(JSON_EXTRACT(metadata, ${jsonPathForKey(key)}))`;
+    return sql<boolean>`(${text} = ${value} AND CHAR_LENGTH(${text}) = CHAR_LENGTH(${value}))`;
+  },
   createdAtBucket: (granularity): RawBuilder<string> =>
     sql<string>`DATE_FORMAT(created_at, ${sql.lit(BUCKET_FORMAT[granularity])})`,
   isTransientError: (error) =>
