@@ -72,9 +72,44 @@ describe('the published package', () => {
       'dist/http/fastify.js',
       'dist/cli/main.js',
       'README.md',
+      'LICENSE',
+      'CHANGELOG.md',
     ])
       expect(files.has(f), f).toBe(true);
     expect([...files].some((f) => f.startsWith('dist/dashboard/assets/'))).toBe(true);
     expect([...files].some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
+    // Nothing shipped (help text, TSDoc in the .d.ts, docs) points at the project's internal specification.
+    const citing = [...files].filter(
+      (f) => /\.(js|d\.ts|md|json|html)$/.test(f) && /\bSPEC\b/.test(readFileSync(`${root}${f}`, 'utf8')),
+    );
+    expect(citing).toEqual([]);
+  });
+
+  it('every entry point offers types first, then import and a default that require() on Node >= 20.19 takes', () => {
+    for (const [subpath, target] of Object.entries(pkg.exports as Record<string, Record<string, string> | string>)) {
+      if (typeof target === 'string') continue;
+      expect(Object.keys(target), subpath).toEqual(['types', 'import', 'default']);
+      expect(target.default, subpath).toBe(target.import);
+    }
+    expect(pkg.license).toBe('MIT');
+    expect(readFileSync(`${root}LICENSE`, 'utf8')).toMatch(
+      /^MIT License\n\nCopyright \(c\) 2026 agentcore-task contributors/,
+    );
+  });
+
+  it('declares the drivers, queues and frameworks as optional peers with the ranges CI tests', () => {
+    expect(pkg.peerDependencies).toEqual({
+      'better-sqlite3': '^12',
+      bullmq: '^5 || ^6',
+      express: '^4 || ^5',
+      fastify: '^4 || ^5',
+      ioredis: '^5 || ^6',
+      mysql2: '^3',
+      pg: '^8',
+    });
+    for (const name of Object.keys(pkg.peerDependencies))
+      expect(pkg.peerDependenciesMeta[name], name).toEqual({ optional: true });
+    // A peer is never also a runtime dependency (npm would install it for users who do not want it).
+    for (const name of Object.keys(pkg.peerDependencies)) expect(pkg.dependencies[name], name).toBeUndefined();
   });
 });
