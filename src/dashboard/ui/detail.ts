@@ -6,6 +6,17 @@ import { ErrorNote, formatDate, formatDuration, Json, ProgressBar, StatusBadge }
 import type { LiveState } from './runs.js';
 import type { Detail, ListItem, LogEntry } from './types.js';
 
+/**
+ * A stored log level as Python names it (`INFO`, `WARNING`, …). Rows written by earlier releases hold lower-case names
+ * (`info`, `error`), and hosts may write `warn`/`fatal`; all show, and are styled, the same way. Mirrors
+ * `TaskLogCollector.normalizeLevel` (not imported: it would pull server code into the bundle).
+ */
+function levelName(level: unknown): string {
+  if (typeof level !== 'string' || level.trim() === '') return 'UNKNOWN';
+  const upper = level.trim().toUpperCase();
+  return upper === 'WARN' ? 'WARNING' : upper === 'FATAL' ? 'CRITICAL' : upper;
+}
+
 /** One run: summary, progress, timeline, error and traceback, args, kwargs, result, metadata, collected logs. */
 export function RunDetail({ id, onLive }: { id: string; onLive: (s: LiveState) => void }): VNode {
   const [run, setRun] = useState<Detail | null>(null);
@@ -123,9 +134,9 @@ export function RunDetail({ id, onLive }: { id: string; onLive: (s: LiveState) =
           : html`<table class="logs">
               <thead><tr><th scope="col">Time</th><th scope="col">Level</th><th scope="col">Message</th></tr></thead>
               <tbody>${logs.map(
-                (log) => html`<tr class=${`log-${String(log.level).toLowerCase()}`}>
+                (log) => html`<tr class=${`log-${levelName(log.level).toLowerCase()}`}>
                   <td data-label="Time"><time datetime=${log.timestamp}>${formatDate(log.timestamp)}</time></td>
-                  <td data-label="Level"><span class="level">${log.level}</span></td>
+                  <td data-label="Level"><span class="level">${levelName(log.level)}</span></td>
                   <td data-label="Message">${log.message}${log.exception ? html`<pre class="code small">${log.exception}</pre>` : null}</td>
                 </tr>`,
               )}</tbody>
