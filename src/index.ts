@@ -20,7 +20,15 @@ export {
   serializeExecution,
   serializeExecutionDetail,
 } from './http/serialize.js';
-export { DEFAULT_MAX_PAYLOAD_BYTES, serializePayload, type TruncatedPayload, toJsonSafe } from './json-safe.js';
+export {
+  cleanText,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  MAX_JSON_DEPTH,
+  serializePayload,
+  type TruncatedPayload,
+  toJsonSafe,
+  type ValueMarker,
+} from './json-safe.js';
 export type { LockBackend } from './locks/backends.js';
 export { DatabaseLockProvider } from './locks/database/database-lock-provider.js';
 export { MemoryLockProvider } from './locks/memory/memory-lock-provider.js';

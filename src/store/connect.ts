@@ -142,9 +142,10 @@ async function openUrl(url: string, logger: Logger): Promise<Connection> {
       connectionLimit: DEFAULT_POOL_SIZE,
       timezone: 'Z',
       dateStrings: false,
-      // JSON columns come back as text on MariaDB and parsed on MySQL: make both text, parsed once by the dialect.
-      typeCast: (field: { type: string; string: () => string | null }, next: () => unknown) =>
-        field.type === 'JSON' ? field.string() : next(),
+      // JSON columns as text, parsed once by the dialect. (mysql2 parses MySQL's JSON type and MariaDB's JSON-flagged
+      // LONGTEXT itself otherwise; a type cast that only looks at `type` parsed MariaDB's twice, so a stored "12" read
+      // back as 12.)
+      jsonStrings: true,
     });
     return {
       db: new Kysely<Database>({ dialect: new MysqlDialect({ pool: pool as never }) }),

@@ -49,9 +49,12 @@ export function metadataMerge(pairs: ReadonlyArray<readonly [string, string]>): 
   };
 }
 
-/** JSON path of one top-level key, quoted so any key is safe: `$."a.b"`. */
+/**
+ * JSON path of one top-level key, quoted as a JSON string so any key is safe, control characters included:
+ * `$."a.b"`, `$."\u0001"` (MariaDB, MySQL and SQLite all read the quoted name with JSON's escapes).
+ */
 export function jsonPathForKey(key: string): string {
-  return `$."${key.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return `$.${JSON.stringify(key)}`;
 }
 
 const TRANSIENT_CODES = new Set([

@@ -1,5 +1,5 @@
 import { BackendUnavailableError, coerceError, ValidationError } from '../errors.js';
-import { isPlainObject, serializePayload } from '../json-safe.js';
+import { cleanText, clipText, hasUnstorableText, isPlainObject, serializePayload, toText } from '../json-safe.js';
 import type { Logger } from '../logger.js';
 import type { QueueSource } from '../queue/source.js';
 import type { ChangeFeed, ExecutionChange } from '../realtime/feed.js';
@@ -273,8 +273,8 @@ export class TaskTracker {
   private toPatch(status: TaskStatusValue, fields: UpdateTaskInput): StatusPatch {
     const patch: StatusPatch = { status };
     if (fields.result !== undefined) patch.resultJson = this.serialize(fields.result, 'result');
-    if (fields.error !== undefined) patch.error = fields.error === null ? null : String(fields.error);
-    if (fields.traceback !== undefined) patch.traceback = fields.traceback === null ? null : String(fields.traceback);
+    if (fields.error !== undefined) patch.error = fields.error === null ? null : toText(fields.error);
+    if (fields.traceback !== undefined) patch.traceback = fields.traceback === null ? null : toText(fields.traceback);
     if (fields.metadata !== undefined) {
       if (!isPlainObject(fields.metadata)) throw new ValidationError('metadata must be a plain object', 'metadata');
       patch.metadata = this.metadataPatch(fields.metadata);
@@ -282,19 +282,44 @@ export class TaskTracker {
     return patch;
   }
 
+  /**
+   * Top-level metadata keys with their JSON text, keys cleaned like every stored string. An object whose keys cannot
+   * be read (a Proxy whose `ownKeys` throws) contributes nothing, with a warning: the rest of the write still lands.
+   */
   private metadataPatch(metadata: Record<string, unknown>): Array<readonly [string, string]> {
-    return Object.entries(metadata)
-      .filter(([, v]) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol')
-      .map(([k, v]) => [k, this.serialize(v, `metadata.${k}`)] as const);
+    let entries: Array<[string, unknown]>;
+    try {
+      entries = Object.entries(metadata);
+    } catch (error) {
+      this.options.logger.warn(
+        { err: error, field: 'metadata' },
+        'agentcore-task: metadata could not be read; skipped',
+      );
+      return [];
+    }
+    const pairs: Array<readonly [string, string]> = [];
+    for (const [k, v] of entries) {
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+      const key = cleanText(k);
+      pairs.push([key, this.serialize(v, `metadata.${key}`)]);
+    }
+    return pairs;
   }
 
   private serialize(value: unknown, what: string): string {
-    return serializePayload(value, this.options.maxPayloadBytes, (bytes) =>
-      this.options.logger.warn(
-        { bytes, field: what },
-        `agentcore-task: ${what} is larger than maxPayloadBytes; stored a truncation marker`,
-      ),
-    ).json;
+    const { logger, maxPayloadBytes } = this.options;
+    return serializePayload(value, maxPayloadBytes, {
+      onTruncate: (bytes) =>
+        logger.warn(
+          { bytes, field: what },
+          `agentcore-task: ${what} is larger than maxPayloadBytes; stored a truncation marker`,
+        ),
+      onMarker: (reason) =>
+        logger.warn(
+          { reason, field: what },
+          `agentcore-task: part of ${what} could not be stored as is (${reason}); stored a marker`,
+        ),
+    }).json;
   }
 
   private normalizeRegister(input: RegisterTaskInput) {
@@ -315,22 +340,20 @@ export class TaskTracker {
       throw new ValidationError('taskKwargs must be an object', 'taskKwargs');
     const metadata = input.metadata ?? {};
     if (!isPlainObject(metadata)) throw new ValidationError('metadata must be a plain object', 'metadata');
-    const creator = input.createdBy ?? null;
-    if (creator !== null && (typeof creator !== 'object' || creator.id === undefined || creator.id === null))
-      throw new ValidationError('createdBy must be { id, username? } or null', 'createdBy');
+    const queueName = input.queueName ?? null;
+    if (queueName !== null) checkIdentifier(queueName, 'queueName');
     return {
       taskId: input.taskId,
-      taskName: input.taskName,
-      module: input.module,
+      taskName: cleanText(input.taskName),
+      module: cleanText(input.module),
       status,
       argsJson: this.serialize(args, 'taskArgs'),
       kwargsJson: this.serialize(kwargs, 'taskKwargs'),
       metadataJson: JSON.stringify(
         Object.fromEntries(this.metadataPatch(metadata).map(([k, v]) => [k, JSON.parse(v)])),
       ),
-      createdById: creator === null ? null : String(creator.id).slice(0, 255),
-      createdByUsername: creator?.username == null ? null : String(creator.username).slice(0, 150),
-      queueName: input.queueName ?? null,
+      ...creatorOf(input.createdBy),
+      queueName,
     };
   }
 
@@ -346,14 +369,48 @@ export class TaskTracker {
   }
 }
 
-function checkTaskId(taskId: unknown): asserts taskId is string {
-  if (typeof taskId !== 'string' || taskId === '' || taskId.length > 255)
-    throw new ValidationError('taskId must be a non-empty string of at most 255 characters', 'taskId');
+/**
+ * An identifier the record is looked up by (`taskId`, `queueName`, `createdBy.id`): a non-empty string of at most 255
+ * characters that every database stores exactly as given, so NUL and lone surrogates are refused rather than replaced
+ * (two ids must never become one).
+ */
+function checkIdentifier(value: unknown, field: string): asserts value is string {
+  if (typeof value !== 'string' || value === '' || value.length > 255)
+    throw new ValidationError(`${field} must be a non-empty string of at most 255 characters`, field);
+  if (hasUnstorableText(value))
+    throw new ValidationError(`${field} must not contain NUL or unpaired surrogate characters`, field);
 }
 
-/** A sync writes only when the queue's status is news: never a completed row back to a running one. */
+function checkTaskId(taskId: unknown): asserts taskId is string {
+  checkIdentifier(taskId, 'taskId');
+}
+
+/** `createdBy` as stored: the id (a finite number or a non-empty string) as text, the username clipped to 150. */
+function creatorOf(creator: RegisterTaskInput['createdBy']): {
+  createdById: string | null;
+  createdByUsername: string | null;
+} {
+  if (creator == null) return { createdById: null, createdByUsername: null };
+  if (typeof creator !== 'object')
+    throw new ValidationError('createdBy must be { id, username? } or null', 'createdBy');
+  const { id, username } = creator;
+  if (typeof id === 'number') {
+    if (!Number.isFinite(id))
+      throw new ValidationError('createdBy.id must be a finite number or a non-empty string', 'createdBy.id');
+  } else if (typeof id === 'string') checkIdentifier(id, 'createdBy.id');
+  else throw new ValidationError('createdBy.id must be a finite number or a non-empty string', 'createdBy.id');
+  return { createdById: String(id), createdByUsername: username == null ? null : clipText(toText(username), 150) };
+}
+
+/**
+ * A sync writes only when the queue's status is progress: never a completed row back to an unfinished one, and never
+ * a running (`STARTED`/`RETRY`) row back to `PENDING`. A queue reports a started job as waiting again when it is put
+ * back (a stalled BullMQ job, a Celery result entry still saying `PENDING`): the run has started, and applying that
+ * would show it as never begun and hide it from the timeout job. `STARTED` and `RETRY` may follow each other.
+ */
 function needsSync(execution: TaskExecution, status: TaskStatusValue): boolean {
   if (execution.status === status) return isCompletedStatus(status) && execution.finishedAt === null;
   if (isCompletedStatus(execution.status) && !isCompletedStatus(status)) return false;
+  if (TaskStatus.running.has(execution.status) && status === TaskStatus.PENDING) return false;
   return true;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { serializePayload, toJsonSafe } from '../../src/index.js';
+import { cleanText, MAX_JSON_DEPTH, serializePayload, toJsonSafe } from '../../src/index.js';
+import { clipText } from '../../src/json-safe.js';
 
 describe('toJsonSafe', () => {
   it('converts every value of the SPEC list', () => {
@@ -36,7 +37,7 @@ describe('toJsonSafe', () => {
       err: { name: 'Error', message: 'x', stack: expect.stringContaining('Error: x'), code: 'E1' },
       nan: null,
       inf: null,
-      circular: { a: [1, '[Circular]'] },
+      circular: { a: [1, { _truncated: true, reason: 'cycle' }] },
       twice: [{ x: 1 }, { x: 1 }],
       buf: '/w==',
       f32: 'AACAPw==',
@@ -55,7 +56,10 @@ describe('toJsonSafe', () => {
         throw new Error('nope');
       },
     };
-    expect(toJsonSafe({ evil, badToJson })).toEqual({ evil: { ok: 1 }, badToJson: '[Unserializable]' });
+    expect(toJsonSafe({ evil, badToJson })).toEqual({
+      evil: { boom: { _truncated: true, reason: 'unreadable' }, ok: 1 },
+      badToJson: { _truncated: true, reason: 'unreadable' },
+    });
   });
 
   it('replaces a payload over the limit with a marker and reports its size', () => {
@@ -66,5 +70,43 @@ describe('toJsonSafe', () => {
     expect(out.value).toEqual({ _truncated: true, bytes: 208 });
     expect(reported).toBe(208);
     expect(serializePayload(undefined, 50).json).toBe('null');
+  });
+
+  it('replaces NUL and lone surrogates with U+FFFD in values and keys, keeping valid pairs', () => {
+    expect(cleanText('a\u0000b')).toBe('a\ufffdb');
+    expect(cleanText('x\ud800y')).toBe('x\ufffdy');
+    expect(cleanText('\udc00')).toBe('\ufffd');
+    expect(cleanText('\ud83d\ude00 ok')).toBe('\ud83d\ude00 ok');
+    expect(cleanText('\ud83d\ude00\ud83d')).toBe('\ud83d\ude00\ufffd');
+    expect(toJsonSafe({ 'k\u0000': ['v\ud800'], m: new Map([['\udfff', 1]]) })).toEqual({
+      'k\ufffd': ['v\ufffd'],
+      m: { '\ufffd': 1 },
+    });
+    expect(clipText('ab\ud83d\ude00', 3)).toBe('ab');
+  });
+
+  it('stores a marker past the depth limit, for cycles and for Proxies that throw, and reports each reason', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 5000; i++) deep = { d: deep };
+    const hostile = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('no keys');
+        },
+      },
+    );
+    const reasons: string[] = [];
+    const { value } = serializePayload({ deep, hostile }, 1 << 20, { onMarker: (r) => reasons.push(r) });
+    let node = (value as { deep: unknown }).deep;
+    let levels = 1;
+    while ((node as { d?: unknown }).d !== undefined) {
+      node = (node as { d: unknown }).d;
+      levels++;
+    }
+    expect(node).toEqual({ _truncated: true, reason: 'depth' });
+    expect(levels).toBe(MAX_JSON_DEPTH);
+    expect((value as { hostile: unknown }).hostile).toEqual({ _truncated: true, reason: 'unreadable' });
+    expect(reasons.sort()).toEqual(['depth', 'unreadable']);
   });
 });

@@ -238,7 +238,7 @@ describe.each(DIALECTS)('tracker on %s', (dialect) => {
     const result = row!.result as Record<string, any>;
     expect(result.err).toMatchObject({ name: 'TypeError', message: 'bad thing' });
     expect(result.err.stack).toContain('bad thing');
-    expect(result.circular).toEqual({ name: 'loop', self: '[Circular]' });
+    expect(result.circular).toEqual({ name: 'loop', self: { _truncated: true, reason: 'cycle' } });
     expect(result).not.toHaveProperty('gone');
     expect(result).not.toHaveProperty('fn');
     expect(row!.metadata).toEqual({ when: '1970-01-01T00:00:00.000Z', big: '1180591620717411303424' });
