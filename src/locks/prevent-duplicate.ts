@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { hasUnstorableText, toJsonSafe, toText } from '../json-safe.js';
 
 /** Options of `preventDuplicateTask`. */
 export interface PreventDuplicateOptions {
@@ -56,7 +57,7 @@ export function readLockParam(firstArg: unknown, lockParam: string): unknown {
 
 /**
  * The lock name of one call: `lockName`, or `${lockName}_${value}` where a value longer than 200 characters becomes
- * the first 16 hex characters of its MD5. Returns `lockName` alone when the value is missing (`undefined`, `null`,
+ * the first 16 hex characters of its MD5 (so does a value holding NUL or a lone surrogate). Returns `lockName` alone when the value is missing (`undefined`, `null`,
  * or an empty string).
  */
 export function taskLockName(lockName: string, value: unknown): string {
@@ -67,8 +68,9 @@ export function taskLockName(lockName: string, value: unknown): string {
       : value instanceof Date
         ? value.toISOString()
         : typeof value === 'object'
-          ? JSON.stringify(value)
-          : String(value);
-  if (text.length <= MAX_LOCK_PARAM_LENGTH) return `${lockName}_${text}`;
+          ? JSON.stringify(toJsonSafe(value))
+          : toText(value);
+  // A value that no database could store as given (NUL, a lone surrogate) is hashed too, so it still names one lock.
+  if (text.length <= MAX_LOCK_PARAM_LENGTH && !hasUnstorableText(text)) return `${lockName}_${text}`;
   return `${lockName}_${createHash('md5').update(text, 'utf8').digest('hex').slice(0, 16)}`;
 }

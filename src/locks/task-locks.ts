@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BackendUnavailableError, coerceError, ValidationError } from '../errors.js';
+import { hasUnstorableText } from '../json-safe.js';
 import type { Logger } from '../logger.js';
 import {
   type PreventDuplicateOptions,
@@ -273,6 +274,9 @@ export function lockKey(lockName: string): string {
 function checkName(lockName: string): void {
   if (typeof lockName !== 'string' || lockName === '')
     throw new ValidationError('lockName must be a non-empty string', 'lockName');
+  // Refused rather than replaced: two names must never become one lock.
+  if (hasUnstorableText(lockName))
+    throw new ValidationError('lockName must not contain NUL or unpaired surrogate characters', 'lockName');
 }
 
 function ttlOf(seconds: number, field: string): number {

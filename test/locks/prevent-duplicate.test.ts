@@ -38,6 +38,15 @@ describe('lock names of preventDuplicateTask', () => {
     expect(taskLockName('q', long)).toMatch(/^q_[0-9a-f]{16}$/);
   });
 
+  it('hashes a value no database could store as given (NUL, lone surrogate), and survives values JSON cannot hold', () => {
+    expect(taskLockName('q', 'a\u0000b')).toMatch(/^q_[0-9a-f]{16}$/);
+    expect(taskLockName('q', 'a\u0000b')).not.toBe(taskLockName('q', 'a\ufffdb'));
+    expect(taskLockName('q', 'x\ud800')).toMatch(/^q_[0-9a-f]{16}$/);
+    const loop: Record<string, unknown> = { n: 1n };
+    loop.self = loop;
+    expect(taskLockName('q', loop)).toBe('q_{"n":"1","self":{"_truncated":true,"reason":"cycle"}}');
+  });
+
   it('builds the two skip payloads', () => {
     expect(skippedResult('task_already_running', 'sync_7')).toStrictEqual({
       success: false,

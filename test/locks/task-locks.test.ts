@@ -183,6 +183,8 @@ describe.each(LOCK_BACKENDS)('task locks on %s', (backend) => {
 
   it('rejects a bad lock name or TTL as a ValidationError, before touching the backend', async () => {
     await expect(fx.a.acquireTaskLock('', 10)).rejects.toBeInstanceOf(ValidationError);
+    await expect(fx.a.acquireTaskLock('a\u0000b', 10)).rejects.toMatchObject({ field: 'lockName' });
+    await expect(fx.a.acquireTaskLock('a\ud800', 10)).rejects.toMatchObject({ field: 'lockName' });
     await expect(fx.a.acquireTaskLock(fx.name('ttl0'), 0)).rejects.toMatchObject({ field: 'timeoutSeconds' });
     expect(() => fx.a.preventDuplicateTask({ lockName: 'x', timeout: -1 }, () => 1)).toThrow(ValidationError);
   });
