@@ -40,7 +40,15 @@ export type WriteResult =
 interface Waiter {
   resolve(result: WriteResult | undefined): void;
   reject(error: unknown): void;
+  /** Answered (or acknowledged): nothing more is delivered to this caller. */
   done: boolean;
+}
+
+/** One caller's update, kept as written so the single-run path can apply it on its own. */
+interface Write {
+  patch: StatusPatch;
+  create: boolean;
+  waiter: Waiter;
 }
 
 /** One or more writes of one run that go out together, as one row of one statement. */
@@ -49,11 +57,14 @@ interface Entry {
   kind: 'register' | 'update';
   run?: NewExecution;
   effect: Effect;
-  patches: StatusPatch[];
+  /** The updates folded into `effect`, in order (empty for a register). */
+  writes: Write[];
   queue: string | null;
   create: boolean;
   full: boolean;
   waiters: Waiter[];
+  /** Answers to hand to the callers once the entry is off the books (see `complete`). */
+  answers: Array<() => void>;
   /** Counted in the buffer (acknowledged while the database was unreachable). */
   buffered: boolean;
   /** Gone out in a statement (only a run's first entry can be). */
@@ -75,10 +86,14 @@ export interface WriteBatcherOptions extends RetryPolicy {
 /**
  * Group commit for run writes (PostgreSQL). Writes of different runs that wait at the same time go out as one
  * statement (`ExecutionStore.registerBatch` / `updateBatch`), so a busy worker pays one round trip for many runs
- * instead of one per write. Each run's writes stay in order: a run has at most one write in flight, and the writes that
- * arrive meanwhile are folded into the one row its next statement carries (`foldPatch`: same final state as applying
- * them one by one). Transient failures are retried as in `WriteQueue` (callers acknowledged once their write is held);
- * a statement that fails for another reason is retried run by run, so one bad write fails alone.
+ * instead of one per write. A write that finds nothing else pending or in flight goes straight out with the store's
+ * single-run statement: a caller that awaits each write alone never waits for a batch.
+ *
+ * Each run's writes stay in order: a run has at most one write in flight, and the writes that arrive meanwhile are
+ * folded into the one row its next statement carries (`foldPatch`: same final state as applying them one by one).
+ * Transient failures are retried as in `WriteQueue` (callers acknowledged once their write is held). A statement the
+ * database refuses for another reason is redone run by run and, within a run, write by write: only the refused write
+ * fails (logged, its caller rejected); the run's later writes and every other run's writes still land, in order.
  */
 export class WriteBatcher {
   private readonly runs = new Map<string, Entry[]>();
@@ -120,7 +135,7 @@ export class WriteBatcher {
       if (foldable && last && op.kind === 'update') {
         entry = last;
         foldPatch(entry.effect, op.patch);
-        entry.patches.push(op.patch);
+        entry.writes.push({ patch: op.patch, create: op.create, waiter });
         entry.create ||= op.create;
         entry.full ||= full;
       } else {
@@ -128,24 +143,29 @@ export class WriteBatcher {
           taskId,
           kind: op.kind,
           effect: emptyEffect(),
-          patches: [],
+          writes: [],
           queue: op.kind === 'update' ? op.queue : null,
           create: op.kind === 'update' ? op.create : true,
           full,
           waiters: [],
+          answers: [],
           buffered: false,
           sent: false,
         };
         if (op.kind === 'register') entry.run = op.run;
         else {
           foldPatch(entry.effect, op.patch);
-          entry.patches.push(op.patch);
+          entry.writes.push({ patch: op.patch, create: op.create, waiter });
         }
         entries.push(entry);
-        if (entries.length === 1) this.ready.push(entry);
       }
       entry.waiters.push(waiter);
       if (this.retrier.degraded) this.acknowledge([entry]);
+      if (entry !== last && entries.length === 1) {
+        // Nothing else pending or in flight: no batch to join, so the single-run statement goes out now.
+        if (this.inFlight === 0 && this.ready.length === 0 && !this.retrier.degraded) return this.direct(entry);
+        this.ready.push(entry);
+      }
       this.schedule();
     });
   }
@@ -168,7 +188,7 @@ export class WriteBatcher {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.inFlight >= this.maxInFlight) return;
+    if (this.scheduled || this.inFlight >= this.maxInFlight || this.ready.length === 0) return;
     this.scheduled = true;
     // One event-loop turn gathers the writes of everything that ran meanwhile into the next statement.
     setImmediate(() => {
@@ -177,19 +197,33 @@ export class WriteBatcher {
     });
   }
 
+  /** Sends one entry alone with the single-run statements (no batch statement, no wait for the next turn). */
+  private direct(entry: Entry): void {
+    this.inFlight++;
+    entry.sent = true;
+    void this.one(entry).finally(() => this.complete([entry]));
+  }
+
   private pump(): void {
     while (this.inFlight < this.maxInFlight && this.ready.length > 0) {
       const batch = this.ready.length <= this.maxBatch ? this.ready : this.ready.slice(0, this.maxBatch);
       this.ready = this.ready.length <= this.maxBatch ? [] : this.ready.slice(this.maxBatch);
       this.inFlight++;
       for (const entry of batch) entry.sent = true;
-      void this.send(batch).finally(() => {
-        this.inFlight--;
-        for (const entry of batch) this.finish(entry);
-        if (this.ready.length > 0) this.pump();
-        if (this.runs.size === 0) for (const resolve of this.drained.splice(0)) resolve();
-      });
+      void this.send(batch).finally(() => this.complete(batch));
     }
+  }
+
+  /**
+   * A statement is done: takes its entries off the books, then answers their callers. In that order, so a caller who
+   * awaits one write and then writes again finds nothing in flight and goes the direct way.
+   */
+  private complete(batch: Entry[]): void {
+    this.inFlight--;
+    for (const entry of batch) this.finish(entry);
+    for (const entry of batch) for (const answer of entry.answers.splice(0)) answer();
+    if (this.ready.length > 0) this.pump();
+    if (this.runs.size === 0) for (const resolve of this.drained.splice(0)) resolve();
   }
 
   /** Drops a written entry and makes the run's next write ready. */
@@ -240,15 +274,15 @@ export class WriteBatcher {
   }
 
   /**
-   * Runs a batch statement, retrying while the database is unreachable. When it fails for another reason, each entry
-   * goes the single-run way, so only the bad write fails; returns `undefined` then.
+   * Runs a batch statement, retrying while the database is unreachable. When the database refuses it, every entry
+   * goes the single-run way (`one`), so only the refused writes fail; returns `undefined` then.
    */
   private async batchOrEach<T>(entries: Entry[], statement: () => Promise<T>): Promise<T | undefined> {
     try {
       return await this.retrier.run(statement, () => this.acknowledge(entries));
     } catch (error) {
-      if (entries.length === 1 || this.retrier.abandon) {
-        for (const entry of entries) this.fail(entry, error);
+      if (this.retrier.abandon) {
+        for (const entry of entries) this.fail(entry, entry.waiters, error);
         return undefined;
       }
       await Promise.all(entries.map((entry) => this.one(entry)));
@@ -256,56 +290,82 @@ export class WriteBatcher {
     }
   }
 
-  /** The single-run path: the writes of `entry` one by one, with the store's own statements. */
+  /**
+   * The single-run path: a register, or the run's updates one at a time in order, each with the store's own
+   * statement. An update the database refuses is skipped (logged, its caller rejected) and the next one still goes.
+   */
   private async one(entry: Entry): Promise<void> {
     const { store } = this.options;
-    try {
-      const result = await this.retrier.run(
-        async (): Promise<WriteResult> => {
-          if (entry.kind === 'register') return applyWrite(store, entry.taskId, { kind: 'register', run: entry.run! });
-          let result: WriteResult = { kind: 'unmatched' };
-          for (const patch of entry.patches) {
-            result = await applyWrite(store, entry.taskId, {
-              kind: 'update',
-              patch,
-              queue: entry.queue,
-              create: entry.create,
-            });
-            if (result.kind === 'unmatched') break;
-          }
-          return result;
-        },
-        () => this.acknowledge([entry]),
-      );
-      this.settle(entry, result);
-    } catch (error) {
-      this.fail(entry, error);
+    const acknowledge = () => this.acknowledge([entry]);
+    if (entry.kind === 'register') {
+      try {
+        const run = entry.run!;
+        const result = await this.retrier.run(
+          () => applyWrite(store, entry.taskId, { kind: 'register', run }),
+          acknowledge,
+        );
+        this.settle(entry, result);
+      } catch (error) {
+        this.fail(entry, entry.waiters, error);
+      }
+      return;
     }
+    let landed: WriteResult | undefined;
+    for (const [i, write] of entry.writes.entries()) {
+      const op: WriteOp = { kind: 'update', patch: write.patch, queue: entry.queue, create: write.create };
+      try {
+        const result = await this.retrier.run(() => applyWrite(store, entry.taskId, op), acknowledge);
+        if (result.kind !== 'unmatched') landed = result;
+        this.answer(entry, [write.waiter], result);
+      } catch (error) {
+        if (this.retrier.abandon) {
+          this.fail(
+            entry,
+            entry.writes.slice(i).map((w) => w.waiter),
+            error,
+          );
+          break;
+        }
+        this.fail(entry, [write.waiter], error, write.patch);
+      }
+    }
+    if (landed) this.options.onWritten(landed);
   }
 
+  /** The entry's writes are stored: announces it once and answers every caller folded into it. */
   private settle(entry: Entry, result: WriteResult): void {
     this.options.onWritten(result);
-    for (const w of entry.waiters) {
+    this.answer(entry, entry.waiters, result);
+  }
+
+  private answer(entry: Entry, waiters: Waiter[], result: WriteResult): void {
+    for (const w of waiters) {
       if (w.done) continue;
       w.done = true;
-      w.resolve(result);
+      entry.answers.push(() => w.resolve(result));
     }
   }
 
-  private fail(entry: Entry, error: unknown): void {
-    let logged = false;
-    for (const w of entry.waiters) {
-      if (w.done) {
-        if (!logged)
-          this.options.logger.error(
-            { err: error, taskId: entry.taskId },
-            'agentcore-task: a buffered write could not be stored',
-          );
-        logged = true;
-        continue;
-      }
+  /**
+   * Writes of `entry` that could not be stored. Logged naming the run (and the field, when the database or the write
+   * tells which); a caller still waiting is rejected (the tracker then logs or throws, per `onRecordError`).
+   */
+  private fail(entry: Entry, waiters: Waiter[], error: unknown, patch?: StatusPatch): void {
+    const fields = patch ? patchFields(patch) : entry.run ? ['taskArgs', 'taskKwargs', 'metadata'] : [];
+    const column = (error as { column?: unknown } | null)?.column;
+    const field = typeof column === 'string' ? column : fields.length === 1 ? fields[0] : undefined;
+    const acknowledged = waiters.some((w) => w.done);
+    const context = { err: error, taskId: entry.taskId, field, fields };
+    if (acknowledged) this.options.logger.error(context, 'agentcore-task: a buffered write could not be stored');
+    else
+      this.options.logger.warn(
+        context,
+        `agentcore-task: the database refused a ${entry.kind} of run ${entry.taskId}; the run's other writes go on`,
+      );
+    for (const w of waiters) {
+      if (w.done) continue;
       w.done = true;
-      w.reject(error);
+      entry.answers.push(() => w.reject(error));
     }
   }
 
@@ -323,4 +383,15 @@ export class WriteBatcher {
       }
     }
   }
+}
+
+/** The fields an update writes, as the tracker's callers name them (`metadata.<key>` per key). */
+function patchFields(patch: StatusPatch): string[] {
+  const fields: string[] = [];
+  if (patch.status !== undefined) fields.push('status');
+  if (patch.resultJson !== undefined) fields.push('result');
+  if (patch.error !== undefined) fields.push('error');
+  if (patch.traceback !== undefined) fields.push('traceback');
+  for (const [key] of patch.metadata ?? []) fields.push(`metadata.${key}`);
+  return fields;
 }

@@ -50,9 +50,17 @@ export class WriteQueue {
           } catch (error) {
             if (!settled) {
               settled = true;
+              // Only this write failed: the key's later writes still run (the chain goes on below).
+              this.options.logger.warn(
+                { err: error, taskId: key },
+                `agentcore-task: the database refused a write of run ${key}`,
+              );
               reject(error);
             } else {
-              this.options.logger.error({ err: error, key }, 'agentcore-task: a buffered write could not be stored');
+              this.options.logger.error(
+                { err: error, taskId: key },
+                'agentcore-task: a buffered write could not be stored',
+              );
             }
           }
         })
