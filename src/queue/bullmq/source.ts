@@ -190,7 +190,9 @@ export function bullmqSource(options: BullmqSourceOptions | readonly SourceQueue
 
 /**
  * Makes `tasks.tracker.syncTask`, `syncAllUnfinished`, `getTask({ sync: true })` and `markTimedOutExecutions` read
- * from BullMQ; the source is closed by `tasks.close()`.
+ * from BullMQ; the source is closed by `tasks.close()`. An instance created with `redis` already syncs each run from
+ * the queue named by its `queue_name` on that Redis (prefix `'bull'`): call this for another Redis, another prefix,
+ * queue objects of your own, or a different timeout; it replaces that default.
  *
  * @example
  * useBullmqSync(tasks, { connection: process.env.REDIS_URL });
