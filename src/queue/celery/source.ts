@@ -84,7 +84,8 @@ export function celeryMetaToState(meta: CeleryMeta): QueueJobState | null {
 /**
  * Reads runs executed by Python Celery workers from Celery's Redis result backend (`celery-task-meta-<task_id>`), for
  * mixed Node/Python stacks. A missing key (result expired, never stored) yields `null`, which never changes the row.
- * Celery keeps no liveness in Redis, so `isActive` is not offered: timeout marking judges these runs by `updated_at`.
+ * Python workers write nothing to our table, so a long Celery task looks silent to the timeout job: `isActive`
+ * answers from the result backend instead (see there).
  */
 export class CelerySource implements QueueSource {
   private client: Promise<CeleryRedis> | undefined;
@@ -115,6 +116,17 @@ export class CelerySource implements QueueSource {
       return null;
     }
     return isPlainObject(meta) ? celeryMetaToState(meta) : null;
+  }
+
+  /**
+   * `true` while Celery's result backend says the task is `STARTED` or `RETRY` (with `task_track_started = True`), so
+   * the timeout job leaves a long Celery task alone. Celery keeps no liveness of its own in Redis: a worker killed
+   * hard leaves `STARTED` behind until the result expires (`result_expires`, one day by default); from then on the key
+   * is gone and the run is timed out like any silent one.
+   */
+  async isActive(execution: TaskExecution): Promise<boolean> {
+    const state = await this.getState(execution);
+    return state !== null && TaskStatus.running.has(state.status);
   }
 
   /** Closes the connection this source opened (a given client is left to its owner). */
