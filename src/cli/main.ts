@@ -26,6 +26,10 @@ function usage(): string {
 Commands:
 ${lines.join('\n')}
 
+Options:
+  -h, --help     Show this help
+  -v, --version  Print the version of agentcore-task
+
 Run "agentcore-task <command> --help" for the options of a command.
 Exit codes: 0 success, 1 failure, 2 bad usage.
 `;

@@ -5,20 +5,31 @@ import type { GetUser, HttpUser } from '../http/context.js';
 import { UsageError } from './command.js';
 
 /** One entry of a `--users` file: `{ "token": "…", "id": 1, "username": "alice", "is_admin": false }`. */
-export const usersFileSchema = z
-  .array(
-    z.object({
-      token: z.string().min(1, { error: 'token must not be empty' }),
-      id: z.union([z.string().min(1), z.number().int()]),
-      username: z.string().nullish(),
-      is_admin: z.boolean().optional(),
+const usersFileEntrySchema = z.object(
+  {
+    token: z.string({ error: '"token" must be a non-empty string' }).min(1, {
+      error: '"token" must be a non-empty string',
     }),
-  )
+    id: z.union([z.string().min(1), z.number().int()], {
+      error: '"id" must be a non-empty string or an integer',
+    }),
+    username: z.string({ error: '"username" must be a string or null' }).nullish(),
+    is_admin: z.boolean({ error: '"is_admin" must be true or false' }).optional(),
+  },
+  { error: 'must be an object like { "token": "…", "id": 1 }' },
+);
+
+/** A `--users` file: a JSON array of entries, each token used once. */
+export const usersFileSchema = z
+  .array(usersFileEntrySchema, { error: 'must be a JSON array of users like [{ "token": "…", "id": 1 }]' })
   .superRefine((users, ctx) => {
-    const seen = new Set<string>();
+    const seen = new Map<string, number>();
     users.forEach((u, i) => {
-      if (seen.has(u.token)) ctx.addIssue({ code: 'custom', message: 'duplicate token', path: [i, 'token'] });
-      seen.add(u.token);
+      const first = seen.get(u.token);
+      // The token itself is never echoed: it is a secret.
+      if (first !== undefined)
+        ctx.addIssue({ code: 'custom', message: `"token" is the same as entry ${first + 1}'s`, path: [i, 'token'] });
+      else seen.set(u.token, i);
     });
   });
 
@@ -39,12 +50,26 @@ export async function readUsersFile(path: string): Promise<UsersFileEntry[]> {
     throw new UsageError(`--users file ${path} is not valid JSON: ${(error as Error).message}`);
   }
   const parsed = usersFileSchema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue.path.length > 0 ? ` at [${issue.path.join('].[')}]` : '';
-    throw new UsageError(`--users file ${path}${where}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new UsageError(`invalid --users file ${path}:\n${describeIssues(parsed.error.issues)}`);
   return parsed.data;
+}
+
+/** How many problems of a bad file are listed; the rest are counted. */
+const MAX_LISTED_ISSUES = 5;
+
+/**
+ * The problems of a users file, one a line, each naming the entry (counted from 1, as a person reads the file) and
+ * the field: `users file entry 2: "token" must be a non-empty string`.
+ */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  const lines = issues.slice(0, MAX_LISTED_ISSUES).map((issue) => {
+    const [index] = issue.path;
+    return typeof index === 'number'
+      ? `users file entry ${index + 1}: ${issue.message}`
+      : `users file ${issue.message}`;
+  });
+  if (issues.length > MAX_LISTED_ISSUES) lines.push(`… and ${issues.length - MAX_LISTED_ISSUES} more`);
+  return lines.join('\n');
 }
 
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');

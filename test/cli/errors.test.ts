@@ -4,11 +4,12 @@
  * `migrate`. Every command has `--help`. Flag validation is checked in process (the command modules), the exit codes
  * and runtime errors as subprocesses.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CliIo, type Command, UsageError } from '../../src/cli/command.js';
+import { readUsersFile } from '../../src/cli/users.js';
 import { runCli } from './cli.js';
 
 const COMMANDS = ['serve', 'migrate', 'list', 'show', 'stats', 'cleanup', 'mark-timeout', 'worker'] as const;
@@ -43,6 +44,94 @@ describe('CLI errors and help', () => {
     const top = await runCli(['--help']);
     expect(top.code).toBe(0);
     for (const name of COMMANDS) expect(top.stdout).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
+    // The top-level options are listed, and do what the help says.
+    expect(top.stdout).toMatch(/^ {2}-h, --help +\S/m);
+    expect(top.stdout).toMatch(/^ {2}-v, --version +\S/m);
+    const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+    for (const flag of ['--version', '-v']) {
+      const run = await runCli([flag]);
+      expect([run.code, run.stdout], flag).toEqual([0, `${version}\n`]);
+    }
+  });
+
+  it('a bad --users file names the entry (counted from 1) and the field, never the token', async () => {
+    const cases: Array<[unknown, string[]]> = [
+      [{ token: 'a', id: 1 }, ['users file must be a JSON array of users']],
+      [
+        [
+          { token: 'a', id: 1 },
+          { token: '', id: 2 },
+        ],
+        ['users file entry 2: "token" must be a non-empty string'],
+      ],
+      [[{ id: 1 }], ['users file entry 1: "token" must be a non-empty string']],
+      [[{ token: 5, id: 1 }], ['users file entry 1: "token" must be a non-empty string']],
+      [[{ token: 'a' }], ['users file entry 1: "id" must be a non-empty string or an integer']],
+      [[{ token: 'a', id: 1.5 }], ['users file entry 1: "id" must be a non-empty string or an integer']],
+      [[{ token: 'a', id: {} }], ['users file entry 1: "id" must be a non-empty string or an integer']],
+      [[{ token: 'a', id: 1, username: 5 }], ['users file entry 1: "username" must be a string or null']],
+      [[{ token: 'a', id: 1, is_admin: 'yes' }], ['users file entry 1: "is_admin" must be true or false']],
+      [[{ token: 'a', id: 1 }, 'alice'], ['users file entry 2: must be an object like']],
+      [
+        [
+          { token: 's3cret-token', id: 1 },
+          { token: 'b', id: 2 },
+          { token: 's3cret-token', id: 3 },
+        ],
+        [`users file entry 3: "token" is the same as entry 1's`],
+      ],
+      [
+        [{}, { token: 'b', id: 2, is_admin: 1 }],
+        [
+          'users file entry 1: "token" must be a non-empty string',
+          'users file entry 1: "id" must be a non-empty string or an integer',
+          'users file entry 2: "is_admin" must be true or false',
+        ],
+      ],
+    ];
+    for (const [i, [content, expected]] of cases.entries()) {
+      const file = join(dir, `users-${i}.json`);
+      writeFileSync(file, JSON.stringify(content));
+      const error = await readUsersFile(file).catch((e: unknown) => e);
+      expect(error, JSON.stringify(content)).toBeInstanceOf(UsageError);
+      const lines = (error as Error).message.split('\n');
+      expect(lines[0]).toBe(`invalid --users file ${file}:`);
+      for (const [n, line] of expected.entries()) expect(lines[n + 1], JSON.stringify(content)).toContain(line);
+      expect(lines).toHaveLength(expected.length + 1);
+      expect((error as Error).message).not.toContain('s3cret-token');
+      expect((error as Error).message).not.toMatch(/Invalid input/);
+    }
+    // A valid file passes, and a long list of problems is cut after five.
+    const good = join(dir, 'users-good.json');
+    writeFileSync(
+      good,
+      JSON.stringify([
+        { token: 'a', id: 1, username: null, is_admin: true },
+        { token: 'b', id: 'u2' },
+      ]),
+    );
+    expect(await readUsersFile(good)).toHaveLength(2);
+    const many = join(dir, 'users-many.json');
+    writeFileSync(many, JSON.stringify(Array.from({ length: 8 }, () => 1)));
+    const manyLines = ((await readUsersFile(many).catch((e: Error) => e)) as Error).message.split('\n');
+    expect(manyLines).toHaveLength(7);
+    expect(manyLines[6]).toBe('… and 3 more');
+
+    // Through the binary: exit 2 before anything starts, the problem on stderr.
+    const bad = join(dir, 'users-bad.json');
+    writeFileSync(
+      bad,
+      JSON.stringify([
+        { token: 'a', id: 1 },
+        { token: '', id: 2 },
+      ]),
+    );
+    const run = await runCli(['serve', '--users', bad, '--database', 'sqlite::memory:', '--port', '0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      `agentcore-task serve: invalid --users file ${bad}:\nusers file entry 2: "token" must be a non-empty string\n`,
+    );
+    expect(run.stdout).toBe('');
   });
 
   it('a bad flag value is a usage error naming the flag, before any database is opened', async () => {
