@@ -65,45 +65,95 @@ export async function asUsage<T>(fn: () => T | Promise<T>, flags: Record<string,
 export interface ProgressSink {
   write(text: string): void;
   isTTY: boolean;
+  /**
+   * Colour the bar. Defaults to `useColor(process.env, isTTY)`: only on a terminal, and never with `NO_COLOR` set.
+   */
+  color?: boolean;
+}
+
+/**
+ * Whether output to a stream may carry ANSI colours: only on a terminal that is not `TERM=dumb`, and never when
+ * `NO_COLOR` is set to anything but the empty string (https://no-color.org). `FORCE_COLOR` (non-empty, not `0`)
+ * turns colour on even off a terminal, as in Node and most CLIs.
+ */
+export function useColor(env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '') return env.FORCE_COLOR !== '0';
+  return isTTY && env.TERM !== 'dumb';
+}
+
+/** Seconds left as `8s`, `4m 05s` or `2h 03m` (rounded up: an estimate that says 0s while work remains misleads). */
+export function formatEta(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds));
+  return s < 60 ? `${s}s` : formatDuration(s);
 }
 
 /** Minimum time between two progress lines when the output is not a terminal. */
 const LINE_INTERVAL_MS = 1_000;
 const BAR_WIDTH = 30;
+/** No estimate before this much time has passed: the first batch alone says little about the rate. */
+const ETA_AFTER_MS = 500;
+const GREEN = '\x1b[32m';
+const DIM = '\x1b[2m';
+const RESET = '\x1b[0m';
 
 /**
  * A progress display of `done` out of an estimated `total` (`total` may be exceeded: rows created meanwhile). On a
- * terminal it redraws one line; elsewhere it prints the first update, then at most one line per second.
+ * terminal it redraws one line; elsewhere it prints the first update, then at most one line per second. Both show the
+ * time left, estimated from the average rate since the display was created.
  */
 export class Progress {
   private lastLine = 0;
   private drawn = false;
+  private drawnWidth = 0;
+  private readonly started: number;
+  private readonly color: boolean;
+  private readonly now: () => number;
 
+  /** `options.now` replaces the clock (tests). */
   constructor(
     private readonly sink: ProgressSink,
     private readonly label: string,
     private readonly total: number,
-  ) {}
+    options: { now?: () => number } = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.started = this.now();
+    this.color = sink.color ?? useColor(process.env, sink.isTTY);
+  }
 
   update(done: number): void {
+    const now = this.now();
     const total = Math.max(this.total, done);
     const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
+    const eta = this.eta(done, total, now);
     if (this.sink.isTTY) {
       const filled = Math.round((pct / 100) * BAR_WIDTH);
-      this.sink.write(
-        `\r${this.label} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${pct}% ${done}/${total}`,
-      );
+      const bar = this.color
+        ? `${GREEN}${'#'.repeat(filled)}${RESET}${DIM}${'-'.repeat(BAR_WIDTH - filled)}${RESET}`
+        : `${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}`;
+      const tail = `${pct}% ${done}/${total}${eta === null ? '' : ` ETA ${eta}`}`;
+      // Spaces over what a longer previous line left behind (the ETA shrinks), instead of a terminal erase code.
+      const width = this.label.length + BAR_WIDTH + tail.length + 4;
+      this.sink.write(`\r${this.label} [${bar}] ${tail}${' '.repeat(Math.max(0, this.drawnWidth - width))}`);
+      this.drawnWidth = width;
       this.drawn = true;
       return;
     }
-    const now = Date.now();
     if (this.lastLine !== 0 && now - this.lastLine < LINE_INTERVAL_MS) return;
     this.lastLine = now;
-    this.sink.write(`${this.label}: ${done} of ~${total} (${pct}%)\n`);
+    this.sink.write(`${this.label}: ${done} of ~${total} (${pct}%)${eta === null ? '' : `, about ${eta} left`}\n`);
   }
 
   /** Ends the redrawn line (terminal only). */
   done(): void {
     if (this.drawn) this.sink.write('\n');
+  }
+
+  /** Time left at the average rate so far; `null` when nothing is done yet, all is done, or it is too early to tell. */
+  private eta(done: number, total: number, now: number): string | null {
+    const elapsed = now - this.started;
+    if (done <= 0 || done >= total || elapsed < ETA_AFTER_MS) return null;
+    return formatEta(((total - done) * elapsed) / done / 1000);
   }
 }
