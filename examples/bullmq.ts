@@ -1,6 +1,6 @@
 // BullMQ: dispatch a job, process it with a tracked worker, schedule the maintenance jobs.
 import { createAgentcoreTask } from 'agentcore-task';
-import { createMaintenanceWorker, dispatch, scheduleMaintenance, tracked, useBullmqSync } from 'agentcore-task/bullmq';
+import { createMaintenanceWorker, dispatch, scheduleMaintenance, tracked } from 'agentcore-task/bullmq';
 import { type Job, Queue, QueueEvents, Worker } from 'bullmq';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -9,9 +9,8 @@ const queueName = process.env.QUEUE_NAME ?? 'reports';
 
 const tasks = await createAgentcoreTask({
   database: process.env.DATABASE_URL ?? 'sqlite:./agentcore-task.db',
-  redis: redisUrl, // Redis locks and cross-process live updates
+  redis: redisUrl, // Redis locks, cross-process live updates and BullMQ sync (getTask({ sync: true }), timeout job)
 });
-useBullmqSync(tasks, { connection: redisUrl }); // getTask({ sync: true }) and the timeout job ask BullMQ
 
 // 1. Dispatch: the run is recorded as PENDING before the job is added, so the worker never races it.
 const queue = new Queue(queueName, { connection });
