@@ -80,7 +80,7 @@ export function serializePayload(
 
 // NUL, or a UTF-16 surrogate (paired or not: the slow path below keeps pairs).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding NUL is the point.
-const SUSPECT = /[\u0000\ud800-\udfff]/;
+const MAYBE_UNSTORABLE = /[\u0000\ud800-\udfff]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding NUL is the point.
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
@@ -89,12 +89,12 @@ export const REPLACEMENT_CHARACTER = '\ufffd';
 
 /** `text` with NUL and unpaired surrogates replaced by U+FFFD: storable the same way by every database. */
 export function cleanText(text: string): string {
-  return SUSPECT.test(text) ? text.replace(UNSTORABLE, REPLACEMENT_CHARACTER) : text;
+  return MAYBE_UNSTORABLE.test(text) ? text.replace(UNSTORABLE, REPLACEMENT_CHARACTER) : text;
 }
 
 /** `true` when `text` holds NUL or an unpaired surrogate (what `cleanText` would change). */
 export function hasUnstorableText(text: string): boolean {
-  return SUSPECT.test(text) && cleanText(text) !== text;
+  return MAYBE_UNSTORABLE.test(text) && cleanText(text) !== text;
 }
 
 /**

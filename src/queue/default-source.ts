@@ -8,7 +8,7 @@ import type { BullmqSource } from './bullmq/source.js';
 import type { QueueJobState, QueueSource } from './source.js';
 
 /**
- * The sync source of an instance created with `redis` and no `queueSource` (SPEC section 15, "Sync"): a run that
+ * The sync source of an instance created with `redis` and no `queueSource`: a run that
  * carries `queue_name` is read from the BullMQ queue of that name on the instance's own Redis (default prefix
  * `'bull'`), through the same `BullmqSource` that `useBullmqSync` installs.
  *

@@ -9,7 +9,7 @@ import type { ProgressInput, RegisterTaskInput, TaskExecution } from '../../type
 export type JobLike = Pick<Job, 'id' | 'name' | 'data' | 'queueName' | 'attemptsMade' | 'opts' | 'finishedOn'>;
 
 /**
- * The `task_id` of a job: its BullMQ id, as a string (SPEC section 4), so `tasks.tracker.getTask(job.id)` finds the
+ * The `task_id` of a job: its BullMQ id, as a string, so `tasks.tracker.getTask(job.id)` finds the
  * run of a job added with a plain `queue.add`.
  *
  * BullMQ ids are unique only per queue, and its automatic ids are counters (`"1"`, `"2"`, … in every queue), while

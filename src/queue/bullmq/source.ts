@@ -33,7 +33,7 @@ export interface BullmqSourceOptions {
 }
 
 /**
- * BullMQ state → record status (SPEC section 9). `waiting`/`prioritized`/`waiting-children`/`delayed` are `PENDING`,
+ * BullMQ state → record status. `waiting`/`prioritized`/`waiting-children`/`delayed` are `PENDING`,
  * or `RETRY` when an earlier attempt failed; `active` is `STARTED`; `completed` is `SUCCESS` with the return value;
  * `failed` is `FAILURE` with the failed reason and the last stack trace.
  */
