@@ -1,3 +1,5 @@
+import { ValidationError } from './errors.js';
+
 /**
  * The one boundary every value the library stores goes through. Two jobs:
  *
@@ -95,6 +97,18 @@ export function cleanText(text: string): string {
 /** `true` when `text` holds NUL or an unpaired surrogate (what `cleanText` would change). */
 export function hasUnstorableText(text: string): boolean {
   return MAYBE_UNSTORABLE.test(text) && cleanText(text) !== text;
+}
+
+/**
+ * An identifier the record is looked up by (`taskId`, `queueName`, `createdBy.id`): a non-empty string of at most 255
+ * characters that every database stores exactly as given, so NUL and lone surrogates are refused rather than replaced
+ * (two ids must never become one). Used by the tracker and by import.
+ */
+export function checkIdentifier(value: unknown, field: string): asserts value is string {
+  if (typeof value !== 'string' || value === '' || value.length > 255)
+    throw new ValidationError(`${field} must be a non-empty string of at most 255 characters`, field);
+  if (hasUnstorableText(value))
+    throw new ValidationError(`${field} must not contain NUL or unpaired surrogate characters`, field);
 }
 
 /**

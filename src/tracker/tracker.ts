@@ -1,5 +1,5 @@
 import { BackendUnavailableError, coerceError, ValidationError } from '../errors.js';
-import { cleanText, clipText, hasUnstorableText, isPlainObject, serializePayload, toText } from '../json-safe.js';
+import { checkIdentifier, cleanText, clipText, isPlainObject, serializePayload, toText } from '../json-safe.js';
 import type { Logger } from '../logger.js';
 import type { QueueSource } from '../queue/source.js';
 import type { ChangeFeed, ExecutionChange } from '../realtime/feed.js';
@@ -367,18 +367,6 @@ export class TaskTracker {
       return null;
     }
   }
-}
-
-/**
- * An identifier the record is looked up by (`taskId`, `queueName`, `createdBy.id`): a non-empty string of at most 255
- * characters that every database stores exactly as given, so NUL and lone surrogates are refused rather than replaced
- * (two ids must never become one).
- */
-function checkIdentifier(value: unknown, field: string): asserts value is string {
-  if (typeof value !== 'string' || value === '' || value.length > 255)
-    throw new ValidationError(`${field} must be a non-empty string of at most 255 characters`, field);
-  if (hasUnstorableText(value))
-    throw new ValidationError(`${field} must not contain NUL or unpaired surrogate characters`, field);
 }
 
 function checkTaskId(taskId: unknown): asserts taskId is string {
