@@ -11,7 +11,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { settingsToWire } from '../settings.js';
 import type { ExecutionFilters, TaskExecution } from '../types.js';
 import type { HttpContext, HttpEnv, ResolvedHandlerOptions } from './context.js';
-import { AuthenticationRequiredError, errorToResponse, notFound } from './errors.js';
+import { AuthenticationRequiredError, errorToResponse, JSON_HEADERS, notFound } from './errors.js';
 import { registerMetricsRoute } from './metrics.js';
 import { BufferedResponse } from './node.js';
 import { buildOpenApiDocument, type ResponseDoc, type RouteDoc } from './openapi.js';
@@ -63,15 +63,16 @@ export function isUnmatchedResponse(response: Response | BufferedResponse): bool
   return unmatched.has(response);
 }
 
-const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json' });
-
 /**
- * A JSON answer: a Web `Response` (`c.json`), or for the Node mounts (`buffered`) a `BufferedResponse` they write in
- * one call. Hono passes what a handler returns through untouched, so the cast stays between the app and its mounts.
+ * A JSON answer (with `JSON_HEADERS`: `nosniff`, `no-store`): a Web `Response`, or for the Node mounts (`buffered`) a
+ * `BufferedResponse` they write in one call. Hono passes what a handler returns through untouched, so the cast stays
+ * between the app and its mounts.
  */
-function json(c: Context<HttpEnv>, value: unknown, status: 200 | 404 = 200): Response {
-  if (c.env?.buffered) return new BufferedResponse(JSON.stringify(value), status, JSON_HEADERS) as unknown as Response;
-  return c.json(value as object, status);
+function json(c: Context<HttpEnv>, value: unknown, status = 200, headers?: Record<string, string>): Response {
+  const text = JSON.stringify(value);
+  const all = headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS;
+  if (c.env?.buffered) return new BufferedResponse(text, status, all) as unknown as Response;
+  return new Response(text, { status, headers: all });
 }
 
 /**

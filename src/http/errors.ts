@@ -33,11 +33,18 @@ export interface ErrorMappingOptions {
   isTransientDatabaseError?: (error: unknown) => boolean;
 }
 
+/**
+ * Headers of every JSON answer: `nosniff` so a browser never reads one as HTML or script, `no-store` so no cache
+ * (shared or the browser's) keeps a user's runs.
+ */
+export const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'application/json; charset=UTF-8',
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+});
+
 const json = (body: unknown, status: number, headers?: Record<string, string>) =>
-  new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json; charset=UTF-8', ...headers },
-  });
+  new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
 
 /**
  * The one place where errors become HTTP responses: `ValidationError` → 400 `{ error, field }`,

@@ -9,7 +9,7 @@ import { applyFilters, parseDateBound } from '../store/filters.js';
 import type { ExecutionFilters, TaskExecution } from '../types.js';
 import type { RegisterRoute } from './app.js';
 import type { HttpContext, HttpEnv } from './context.js';
-import { notFound } from './errors.js';
+import { JSON_HEADERS, notFound } from './errors.js';
 import {
   detailErrorSchema,
   idParamSchema,
@@ -22,7 +22,7 @@ import {
 } from './schemas.js';
 import { canSeeExecution, resolveCreatorScope, type Viewer } from './scope.js';
 import { type SerializeOptions, serializeExecution } from './serialize.js';
-import { SseStream } from './sse.js';
+import { SSE_HEADERS, SseStream } from './sse.js';
 
 /** Handler options of the stream routes. */
 export interface StreamOptions {
@@ -30,12 +30,18 @@ export interface StreamOptions {
   streamHeartbeatMs?: number;
   /** Open streams per handler; one more is answered 429. @defaultValue 1000 */
   maxStreams?: number;
+  /**
+   * Open streams per user (by `id`); one more is answered 429 to that user only, so no one user can take the slots
+   * every other user needs. @defaultValue 20
+   */
+  maxStreamsPerUser?: number;
 }
 
 /** Every default of the stream options, in one place. */
 export const STREAM_DEFAULTS = Object.freeze({
   streamHeartbeatMs: 15_000,
   maxStreams: 1000,
+  maxStreamsPerUser: 20,
   /** Recent changes kept to resume a stream from `Last-Event-ID`. */
   replayBuffer: 1000,
   /** Changes a subscriber may have waiting (its client or the database being slow) before it is closed. */
@@ -77,6 +83,8 @@ interface Subscriber {
  */
 export class StreamHub {
   private readonly subscribers = new Set<Subscriber>();
+  /** Open streams per user id: the per-user cap is checked against it. */
+  private readonly perUser = new Map<string, number>();
   private readonly recent: Entry[] = [];
   // Starting from the clock keeps ids increasing across restarts, so a stale Last-Event-ID never matches new events.
   private seq = Date.now();
@@ -85,6 +93,7 @@ export class StreamHub {
   private closed = false;
   readonly heartbeatMs: number;
   readonly maxStreams: number;
+  readonly maxStreamsPerUser: number;
 
   constructor(
     private readonly ctx: HttpContext,
@@ -92,6 +101,7 @@ export class StreamHub {
   ) {
     this.heartbeatMs = positive(options.streamHeartbeatMs, STREAM_DEFAULTS.streamHeartbeatMs);
     this.maxStreams = positive(options.maxStreams, STREAM_DEFAULTS.maxStreams);
+    this.maxStreamsPerUser = positive(options.maxStreamsPerUser, STREAM_DEFAULTS.maxStreamsPerUser);
     this.unsubscribe = ctx.tasks.feed.subscribe((change) => this.onChange(change));
     ctx.tasks.onClose(async () => this.close());
   }
@@ -110,20 +120,38 @@ export class StreamHub {
     this.stopHeartbeat();
   }
 
-  /** Opens a stream for `subscriber`, replaying what it missed after `lastEventId` when those changes are still kept. */
+  /** Streams open now for the user with this id. */
+  sizeOf(userId: string | number): number {
+    return this.perUser.get(String(userId)) ?? 0;
+  }
+
+  /**
+   * Opens a stream for `subscriber`, replaying what it missed after `lastEventId` when those changes are still kept.
+   * A `HEAD` request gets the stream's headers and holds no slot (Hono would drop the body of a GET answer without
+   * ever cancelling it, leaving the slot taken for good).
+   */
   open(c: Context<HttpEnv>, spec: Omit<Subscriber, 'stream' | 'queue' | 'latest' | 'running'>): Response {
     if (this.closed) throw new BackendUnavailableError('The server is shutting down.');
-    if (this.subscribers.size >= this.maxStreams)
-      return c.json(
-        { detail: 'Too many open streams; try again later.', error: 'Too many open streams; try again later.' },
-        429,
-        { 'retry-after': '5' },
+    if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers: SSE_HEADERS });
+    const userKey = String(spec.viewer.user.id);
+    if (this.sizeOf(userKey) >= this.maxStreamsPerUser)
+      return tooManyStreams(
+        `Too many open streams for this user (at most ${this.maxStreamsPerUser}); close one first.`,
       );
-    const stream = new SseStream(c.req.raw.signal);
+    if (this.subscribers.size >= this.maxStreams) return tooManyStreams('Too many open streams; try again later.');
+    const signal = c.req.raw.signal;
+    // A client gone before we got here would never fire `abort` again: hold nothing for it.
+    if (signal?.aborted) return new Response(null, { status: 200, headers: SSE_HEADERS });
+    const stream = new SseStream(signal);
     const subscriber: Subscriber = { ...spec, stream, queue: [], latest: new Map(), running: false };
     this.subscribers.add(subscriber);
+    this.perUser.set(userKey, this.sizeOf(userKey) + 1);
+    // Every way a stream ends (client gone, server closing, a failed event, a slow client) runs this once.
     stream.onClose(() => {
-      this.subscribers.delete(subscriber);
+      if (!this.subscribers.delete(subscriber)) return;
+      const left = this.sizeOf(userKey) - 1;
+      if (left > 0) this.perUser.set(userKey, left);
+      else this.perUser.delete(userKey);
       if (this.subscribers.size === 0) this.stopHeartbeat();
     });
     stream.comment('connected');
@@ -206,6 +234,14 @@ export class StreamHub {
   }
 }
 
+/** 429 with `Retry-After`, as JSON like every error of the API. */
+function tooManyStreams(message: string): Response {
+  return new Response(JSON.stringify({ detail: message, error: message }), {
+    status: 429,
+    headers: { ...JSON_HEADERS, 'retry-after': '5' },
+  });
+}
+
 /** Writes one event of the typed map (the event name and its data shape go together). */
 function sendEvent<K extends keyof StreamEventMap>(
   stream: SseStream,
@@ -260,7 +296,10 @@ const streamResponses = {
     contentType: 'text/event-stream',
   },
   401: { description: 'No user', schema: detailErrorSchema },
-  429: { description: 'Too many open streams', schema: detailErrorSchema },
+  429: {
+    description: 'Too many open streams: for this user (`maxStreamsPerUser`) or in all (`maxStreams`)',
+    schema: detailErrorSchema,
+  },
 };
 
 /** Registers the two stream routes. Call it before `executions/{id}/` so `stream` is not read as an id. */

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
 import type { AgentcoreTask } from '../../src/create.js';
-import type { HttpUser } from '../../src/http/context.js';
+import type { HandlerOptions, HttpUser } from '../../src/http/context.js';
 import { tasksExpress } from '../../src/http/express.js';
 import { tasksFastify } from '../../src/http/fastify.js';
 import { createHandler } from '../../src/http/handler.js';
@@ -29,14 +29,26 @@ export interface Mounted {
 
 export type TestGetUser = (request: Request) => HttpUser | null;
 
-export async function mount(name: MountName, tasks: AgentcoreTask, getUser: TestGetUser): Promise<Mounted> {
+/** Handler options a test may add to a mount (everything but `getUser` and `prefix`). */
+export type MountOptions = Omit<HandlerOptions<unknown>, 'getUser' | 'prefix'>;
+
+export async function mount(
+  name: MountName,
+  tasks: AgentcoreTask,
+  getUser: TestGetUser,
+  options: MountOptions = {},
+): Promise<Mounted> {
   const state: { lastNative: unknown } = { lastNative: undefined };
   const spy = (request: Request, native: unknown) => {
     state.lastNative = native;
     return getUser(request);
   };
   if (name === 'web') {
-    const handler = createHandler(tasks, { prefix: PREFIX, getUser: spy as (r: Request) => HttpUser | null });
+    const handler = createHandler(tasks, {
+      ...(options as HandlerOptions),
+      prefix: PREFIX,
+      getUser: spy as (r: Request) => HttpUser | null,
+    });
     return {
       request: (path, init) => handler(new Request(`http://tasks.test${PREFIX}${path}`, init)),
       requestUrl: (url, init) => handler(new Request(url, init)),
@@ -49,7 +61,7 @@ export async function mount(name: MountName, tasks: AgentcoreTask, getUser: Test
   if (name === 'express') {
     const app = express();
     app.use(express.json()); // the mount must cope with a body a parser already read
-    app.use(PREFIX, tasksExpress(tasks, { getUser: spy }));
+    app.use(PREFIX, tasksExpress(tasks, { ...options, getUser: spy }));
     // A route of the host after the mount: paths the API does not know must reach it.
     app.get(`${PREFIX}/host-route`, (_req, res) => {
       res.json({ host: true });
@@ -61,8 +73,9 @@ export async function mount(name: MountName, tasks: AgentcoreTask, getUser: Test
       await new Promise((resolve) => server.close(resolve));
     });
   }
-  const app = Fastify();
-  await app.register(tasksFastify, { tasks, prefix: PREFIX, getUser: spy });
+  // Closing ends every connection, as the Express mount's does (a client may hold one open that never sent a request).
+  const app = Fastify({ forceCloseConnections: true });
+  await app.register(tasksFastify, { ...options, tasks, prefix: PREFIX, getUser: spy });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return networkMount(app.server, state, () => app.close());
 }
