@@ -6,7 +6,7 @@ import type { SqlDialect } from './dialect.js';
 import type { Database } from './schema.js';
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 /** Metadata filter keys (`metadata.<key>=` query parameters): letters, digits and underscore. */
 export const METADATA_KEY = /^[A-Za-z0-9_]+$/;
 
@@ -28,15 +28,33 @@ export function parseDateBound(value: string | Date, field: string, end: boolean
     if (end) return { at: new Date(at.getTime() + 86_400_000), exclusive: true };
     return { at, exclusive: false };
   }
-  if (DATE_TIME.test(text)) {
-    const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(text);
-    const at = new Date(hasZone ? text.replace(' ', 'T') : `${text.replace(' ', 'T')}Z`);
+  const parts = DATE_TIME.exec(text);
+  if (parts) {
+    // Date would roll an impossible value over (2024-02-30 → 1 March, 24:30 → the next day): check each part first.
+    const [, y, mo, d, h, mi, sec = '0', , zone] = parts;
+    const offset = zone && !/^z$/i.test(zone) ? /^[+-](\d{2}):?(\d{2})$/.exec(zone) : null;
+    if (
+      !isCalendarDate(Number(y), Number(mo), Number(d)) ||
+      Number(h) > 23 ||
+      Number(mi) > 59 ||
+      Number(sec) > 59 ||
+      (offset && (Number(offset[1]) > 23 || Number(offset[2]) > 59))
+    )
+      throw new ValidationError(`${field} is not a valid date: ${JSON.stringify(text)}`, field);
+    const at = new Date(zone ? text.replace(' ', 'T') : `${text.replace(' ', 'T')}Z`);
     if (!Number.isNaN(at.getTime())) return { at, exclusive: false };
   }
   throw new ValidationError(
     `${field} must be an ISO date (YYYY-MM-DD) or datetime, got ${JSON.stringify(text)}`,
     field,
   );
+}
+
+/** Whether year-month-day names a day of the proleptic Gregorian calendar (leap years included). */
+function isCalendarDate(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return day <= [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
 }
 
 type ExecutionQuery<O> = SelectQueryBuilder<Database, 'agentcore_task_execution', O>;
