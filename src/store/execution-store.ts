@@ -12,10 +12,13 @@ import {
   type TaskExecution,
   type TaskStats,
 } from '../types.js';
+import { countsFromAggregates, type StatsTables, seriesFromAggregates } from './aggregates/index.js';
 import { type Granularity, type MetadataMerge, metadataMerge, type SqlDialect } from './dialect.js';
 import type { Effect, GuardedValue } from './effect.js';
 import { applyFilters, parseDateBound, validateFilters } from './filters.js';
+import type { ImportBatchResult, ImportRun } from './import.js';
 import { REGISTER_BATCH_SQL, UPDATE_BATCH_SQL } from './postgres/batch.js';
+import { IMPORT_BATCH_SQL } from './postgres/import.js';
 import { decodeCreatedById, type ExecutionRow, rowToExecution } from './row.js';
 import type { Database } from './schema.js';
 
@@ -72,6 +75,8 @@ const MAX_UPDATE_TEMPLATES = 500;
 class Slot {
   constructor(readonly name: string) {}
 }
+/** Rows per INSERT of an import on MySQL and SQLite (17 placeholders each). */
+const IMPORT_ROWS_PER_STATEMENT = 1000;
 export const DEFAULT_PAGE_SIZE = 10;
 export const MAX_PAGE_SIZE = 100;
 
@@ -431,17 +436,24 @@ export class ExecutionStore {
 
   /**
    * Counts by status, module and task name in one grouped query, plus one grouped query for the series: a constant
-   * number of queries whatever the number of modules and names.
+   * number of queries whatever the number of modules and names. Both read the maintained aggregates
+   * (`agentcore_task_stats`) when the filters are key columns and hour-aligned date bounds, so their cost does not grow
+   * with the number of runs; search, metadata and other date bounds count the table.
    */
   async stats(options: StatsOptions = {}): Promise<TaskStats> {
     const { granularity, ...filters } = options;
     validateFilters(filters);
     if (granularity !== undefined && !['day', 'month', 'year'].includes(granularity))
       throw new ValidationError('granularity must be one of day, month, year', 'granularity');
-    const grouped = applyFilters(this.db.selectFrom('agentcore_task_execution'), filters, this.dialect)
-      .select(['module', 'task_name', 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
-      .groupBy(['module', 'task_name', 'status'])
-      .execute();
+    // From the aggregates when they cover the filters (no table read), else counted over the table.
+    const grouped = countsFromAggregates(this.db.withTables<StatsTables>(), filters).then(
+      (fromAggregates) =>
+        fromAggregates ??
+        applyFilters(this.db.selectFrom('agentcore_task_execution'), filters, this.dialect)
+          .select(['module', 'task_name', 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
+          .groupBy(['module', 'task_name', 'status'])
+          .execute(),
+    );
     const series = granularity ? this.series(filters, granularity) : Promise.resolve(undefined);
     const [rows, seriesRows] = await Promise.all([grouped, series]);
     const stats: TaskStats = { ...emptyCounts(), by_module: {}, by_task_name: {} };
@@ -460,6 +472,14 @@ export class ExecutionStore {
 
   private async series(filters: ExecutionFilters, granularity: Granularity) {
     const { from, to, buckets } = seriesRange(granularity, filters);
+    const fromAggregates = await seriesFromAggregates(
+      this.db.withTables<StatsTables>(),
+      filters,
+      granularity,
+      from,
+      to,
+    );
+    if (fromAggregates) return buckets.map((b) => ({ bucket: b, count: fromAggregates.get(b) ?? 0 }));
     const bucket = this.dialect.createdAtBucket(granularity);
     const rows = await applyFilters(
       this.db.selectFrom('agentcore_task_execution'),
@@ -473,6 +493,65 @@ export class ExecutionStore {
       .execute();
     const counts = new Map(rows.map((r) => [String(r.bucket), Number(r.n)]));
     return buckets.map((b) => ({ bucket: b, count: counts.get(b) ?? 0 }));
+  }
+
+  /**
+   * Inserts imported runs (validated and serialized by `toImportRun`, see `store/import.ts`), leaving alone every
+   * `task_id` already stored: one statement per batch on PostgreSQL (`jsonb_to_recordset`) and MySQL
+   * (`INSERT IGNORE`), one transaction on SQLite. Plain inserts, so triggers on the table see them like any other.
+   */
+  async importRuns(runs: readonly ImportRun[]): Promise<ImportBatchResult> {
+    if (runs.length === 0) return { inserted: 0, existing: 0 };
+    let inserted = 0;
+    if (this.dialect.name === 'postgres') {
+      const iso = (d: Date | null) => (d === null ? 'null' : `"${d.toISOString()}"`);
+      const rows = runs.map(
+        (r) =>
+          `{"task_id":${JSON.stringify(r.taskId)},"task_name":${JSON.stringify(r.taskName)},"module":${JSON.stringify(r.module)},` +
+          `"status":"${r.status}","created_at":${iso(r.createdAt)},"started_at":${iso(r.startedAt)},` +
+          `"finished_at":${iso(r.finishedAt)},"updated_at":${iso(r.updatedAt)},"args":${r.argsJson},` +
+          `"kwargs":${r.kwargsJson},"result":${r.resultJson ?? 'null'},"error":${JSON.stringify(r.error)},` +
+          `"traceback":${JSON.stringify(r.traceback)},"created_by_id":${JSON.stringify(r.createdById)},` +
+          `"created_by_username":${JSON.stringify(r.createdByUsername)},"queue_name":${JSON.stringify(r.queueName)},` +
+          `"meta":${r.metadataJson}}`,
+      );
+      const result = await this.db.executeQuery(CompiledQuery.raw(IMPORT_BATCH_SQL, [`[${rows.join(',')}]`]));
+      inserted = Number(result.numAffectedRows ?? 0);
+    } else {
+      const date = (d: Date | null) => (d === null ? null : this.dialect.toDbDate(d));
+      const values = runs.map((r) => ({
+        task_id: r.taskId,
+        task_name: r.taskName,
+        module: r.module,
+        status: r.status,
+        created_at: this.dialect.toDbDate(r.createdAt),
+        started_at: date(r.startedAt),
+        finished_at: date(r.finishedAt),
+        updated_at: this.dialect.toDbDate(r.updatedAt),
+        task_args: this.dialect.json(r.argsJson),
+        task_kwargs: this.dialect.json(r.kwargsJson),
+        result: r.resultJson === null ? null : this.dialect.json(r.resultJson),
+        error: r.error,
+        traceback: r.traceback,
+        created_by_id: r.createdById,
+        created_by_username: r.createdByUsername,
+        queue_name: r.queueName,
+        metadata: this.dialect.json(r.metadataJson),
+      }));
+      await this.db.transaction().execute(async (trx) => {
+        // 17 parameters a row: chunks stay under every driver's limit on placeholders per statement.
+        for (let i = 0; i < values.length; i += IMPORT_ROWS_PER_STATEMENT) {
+          const chunk = values.slice(i, i + IMPORT_ROWS_PER_STATEMENT);
+          const insert = trx.insertInto('agentcore_task_execution').values(chunk);
+          const result = await (this.dialect.name === 'mysql'
+            ? insert.ignore()
+            : insert.onConflict((oc) => oc.column('task_id').doNothing())
+          ).executeTakeFirst();
+          inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
+        }
+      });
+    }
+    return { inserted, existing: runs.length - inserted };
   }
 
   /** Runs not yet completed, oldest first (for sync). */
