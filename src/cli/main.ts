@@ -13,6 +13,7 @@ const COMMANDS: Record<string, [summary: string, load: () => Promise<{ default: 
   list: ['List runs (filters, pages; --json)', () => import('./commands/list.js')],
   show: ['Show one run by task id (--json)', () => import('./commands/show.js')],
   stats: ['Count runs by status, module and task name (--json)', () => import('./commands/stats.js')],
+  import: ['Import runs from JSON Lines (detail wire format; idempotent)', () => import('./commands/import.js')],
   cleanup: ['Delete old runs now (retention)', () => import('./commands/cleanup.js')],
   'mark-timeout': ['Mark silent STARTED runs as timed out now', () => import('./commands/mark-timeout.js')],
   worker: ['Run the BullMQ maintenance worker and its schedules', () => import('./commands/worker.js')],
