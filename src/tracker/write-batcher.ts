@@ -87,7 +87,9 @@ export interface WriteBatcherOptions extends RetryPolicy {
  * Group commit for run writes (PostgreSQL). Writes of different runs that wait at the same time go out as one
  * statement (`ExecutionStore.registerBatch` / `updateBatch`), so a busy worker pays one round trip for many runs
  * instead of one per write. A write that finds nothing else pending or in flight goes straight out with the store's
- * single-run statement: a caller that awaits each write alone never waits for a batch.
+ * single-run statement: a caller that awaits each write alone never waits for a batch. Right after a batch statement
+ * answered its callers (concurrent callers, who write again at once) writes wait one event-loop turn instead, so the
+ * whole wave goes out as one statement rather than its first write alone and the rest behind it.
  *
  * Each run's writes stay in order: a run has at most one write in flight, and the writes that arrive meanwhile are
  * folded into the one row its next statement carries (`foldPatch`: same final state as applying them one by one).
@@ -100,6 +102,11 @@ export class WriteBatcher {
   private ready: Entry[] = [];
   private inFlight = 0;
   private scheduled = false;
+  /**
+   * A batch statement answered its callers during this event-loop turn: they are concurrent callers who will likely
+   * write again in this turn, so their writes wait to go out together rather than the first going alone.
+   */
+  private wave = false;
   private readonly retrier: Retrier;
   private readonly maxInFlight: number;
   private readonly maxBatch: number;
@@ -163,7 +170,8 @@ export class WriteBatcher {
       if (this.retrier.degraded) this.acknowledge([entry]);
       if (entry !== last && entries.length === 1) {
         // Nothing else pending or in flight: no batch to join, so the single-run statement goes out now.
-        if (this.inFlight === 0 && this.ready.length === 0 && !this.retrier.degraded) return this.direct(entry);
+        if (this.inFlight === 0 && this.ready.length === 0 && !this.wave && !this.retrier.degraded)
+          return this.direct(entry);
         this.ready.push(entry);
       }
       this.schedule();
@@ -210,7 +218,15 @@ export class WriteBatcher {
       this.ready = this.ready.length <= this.maxBatch ? [] : this.ready.slice(this.maxBatch);
       this.inFlight++;
       for (const entry of batch) entry.sent = true;
-      void this.send(batch).finally(() => this.complete(batch));
+      void this.send(batch).finally(() => {
+        if (!this.wave) {
+          this.wave = true;
+          setImmediate(() => {
+            this.wave = false;
+          });
+        }
+        this.complete(batch);
+      });
     }
   }
 

@@ -164,6 +164,23 @@ describe('write batching on postgres', () => {
     expect(batches).toBeGreaterThan(0);
   });
 
+  it('concurrent callers that each await their writes keep sharing statements (none breaks away alone)', async () => {
+    const workers = 10;
+    const rounds = 20;
+    const taskIds = Array.from({ length: workers }, () => id('wave'));
+    await Promise.all(taskIds.map((taskId) => tasks.registerTaskExecution({ taskId, taskName: 'j', module: 'm' })));
+    const before = statements;
+    await Promise.all(
+      taskIds.map(async (taskId) => {
+        for (let n = 0; n < rounds; n++) await tasks.tracker.reportProgress(taskId, { percent: n });
+      }),
+    );
+    // One statement per round of the ten callers (a few more when the rounds drift apart).
+    expect(statements - before).toBeLessThanOrEqual(rounds * 1.5);
+    for (const taskId of taskIds)
+      expect(await tasks.tracker.getTask(taskId)).toMatchObject({ metadata: { progress_percent: rounds - 1 } });
+  });
+
   // A write the database refuses: see batch-refused.test.ts.
 
   it('a write for a run nobody registered yet still creates it, inside a batch with existing runs', async () => {
