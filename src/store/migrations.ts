@@ -3,6 +3,7 @@ import { type Kysely, type Migration, Migrator, sql } from 'kysely';
 // biome-ignore lint/suspicious/noExplicitAny: migrations run before our table types exist (Kysely's Migration takes AnyKysely).
 type AnyKysely = Kysely<any>;
 
+import { installAggregates, rebuildAggregates } from './aggregates/index.js';
 import type { DialectName } from './dialect.js';
 import { exactCollation, makeIdentifiersExact } from './mysql/collation.js';
 import { CONFIG_TABLE, EXECUTION_TABLE, LOCK_TABLE, MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from './schema.js';
@@ -113,6 +114,15 @@ export function migrationsFor(dialect: DialectName): Record<string, Migration> {
       async up(db: AnyKysely) {
         if (dialect !== 'mysql') return;
         await makeIdentifiersExact(db, await exactCollation(db));
+      },
+    },
+    // Stats from aggregates: the table, the triggers that keep it exact, and the count of the runs already there. On
+    // PostgreSQL the migration is one transaction, so writers wait for the backfill (about a second per million runs);
+    // elsewhere it is the online, chunked recount of `rebuild-stats`. See `aggregates/`.
+    '0004_stats_aggregates': {
+      async up(db: AnyKysely) {
+        await installAggregates(db, dialect);
+        await rebuildAggregates(db, dialect);
       },
     },
   };

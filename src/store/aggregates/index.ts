@@ -1,0 +1,29 @@
+/**
+ * Stats from maintained aggregates: `agentcore_task_stats` holds run counts by status × module × task name × creator
+ * per UTC hour, per UTC day and for all time, kept exact by triggers on `agentcore_task_execution` in the transaction
+ * of every row change, whoever writes it (the tracker, batch statements, cleanup, an import, plain SQL). Stats
+ * requests whose filters these keys cover read only this table; see docs/SCALING.md for the design and its costs.
+ */
+import type { Kysely } from 'kysely';
+import type { DialectName } from '../dialect.js';
+import { createMysqlTriggers } from './mysql.js';
+import { createPostgresTriggers } from './postgres.js';
+import { createSqliteTriggers } from './sqlite.js';
+import { createStatsTable } from './table.js';
+
+export { type CountRow, countsFromAggregates, coveredRange, seriesFromAggregates } from './read.js';
+export {
+  DEFAULT_REBUILD_BATCH_SIZE,
+  type RebuildOptions,
+  type RebuildResult,
+  rebuildAggregates,
+} from './rebuild.js';
+export { STATS_TABLE, type StatsTable, type StatsTables } from './table.js';
+
+/** Creates the aggregate table and the triggers that maintain it (both idempotent). Does not count existing runs. */
+export async function installAggregates(db: Kysely<unknown>, dialect: DialectName): Promise<void> {
+  await createStatsTable(db, dialect);
+  if (dialect === 'postgres') await createPostgresTriggers(db);
+  else if (dialect === 'mysql') await createMysqlTriggers(db);
+  else await createSqliteTriggers(db);
+}

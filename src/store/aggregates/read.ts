@@ -1,0 +1,137 @@
+/**
+ * Stats read from `agentcore_task_stats` instead of the execution table, when the filters allow: module, task name,
+ * status and creator are key columns; a date range is covered when its bounds fall on whole UTC hours. Search and
+ * metadata filters, and a datetime `end_date` (inclusive, so never a bucket edge), are not covered: the caller falls
+ * back to the table.
+ */
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import type { ExecutionFilters } from '../../types.js';
+import type { Granularity } from '../dialect.js';
+import { parseDateBound } from '../filters.js';
+import { STATS_TABLE, type StatsTables } from './table.js';
+
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/** A row of the counts: runs of one module, task name and status. */
+export interface CountRow {
+  module: string;
+  task_name: string;
+  status: string;
+  n: number;
+}
+
+/** Which aggregate rows hold the runs created in a time range. */
+type BucketWhere = (eb: ExpressionBuilder<StatsTables, typeof STATS_TABLE>) => ReturnType<typeof sql<boolean>>;
+
+const hourKey = (d: Date) => d.toISOString().slice(0, 13);
+const dayKey = (d: Date) => d.toISOString().slice(0, 10);
+/** Within the years whose ISO text is `YYYY-…` (bucket text compares as time only there). */
+const plainYear = (d: Date) => d.getUTCFullYear() >= 1000 && d.getUTCFullYear() <= 9999;
+
+/**
+ * The `[from, to)` range of the date filters, or `null` when the aggregates cannot answer it exactly: a bound that is
+ * not on a whole hour, an inclusive datetime `end_date`, or a year outside 1000–9999.
+ */
+export function coveredRange(filters: ExecutionFilters): { from?: Date; to?: Date } | null {
+  const range: { from?: Date; to?: Date } = {};
+  if (filters.startDate !== undefined) range.from = parseDateBound(filters.startDate, 'start_date', false).at;
+  if (filters.endDate !== undefined) {
+    const { at, exclusive } = parseDateBound(filters.endDate, 'end_date', true);
+    if (!exclusive) return null;
+    range.to = at;
+  }
+  for (const bound of [range.from, range.to]) {
+    if (bound && (bound.getTime() % HOUR !== 0 || !plainYear(bound))) return null;
+  }
+  return range;
+}
+
+/** `true` when no filter needs the table's other columns. */
+function keyFiltersOnly(filters: ExecutionFilters): boolean {
+  return (filters.search === undefined || filters.search === '') && Object.keys(filters.metadata ?? {}).length === 0;
+}
+
+/**
+ * The rows of a `[from, to)` range of hours: whole days from the daily rows, the hours before the first and after the
+ * last whole day from the hourly rows; no bounds at all is the all-time rows. A request reads at most 2 × 23 hourly
+ * rows per key besides the daily ones.
+ */
+function bucketsOf({ from, to }: { from?: Date; to?: Date }): BucketWhere {
+  if (!from && !to) return () => sql<boolean>`grain = 't'`;
+  const firstDay = from ? new Date(Math.ceil(from.getTime() / DAY) * DAY) : undefined;
+  const endDay = to ? new Date(Math.floor(to.getTime() / DAY) * DAY) : undefined;
+  if (from && to && firstDay! >= endDay!) {
+    return () => sql<boolean>`(grain = 'h' and bucket >= ${hourKey(from)} and bucket < ${hourKey(to)})`;
+  }
+  const parts = [
+    sql<boolean>`(grain = 'd'${firstDay ? sql` and bucket >= ${dayKey(firstDay)}` : sql``}${endDay ? sql` and bucket < ${dayKey(endDay)}` : sql``})`,
+  ];
+  if (from && firstDay && from < firstDay)
+    parts.push(sql<boolean>`(grain = 'h' and bucket >= ${hourKey(from)} and bucket < ${hourKey(firstDay)})`);
+  if (to && endDay && endDay < to)
+    parts.push(sql<boolean>`(grain = 'h' and bucket >= ${hourKey(endDay)} and bucket < ${hourKey(to)})`);
+  return () => sql<boolean>`(${sql.join(parts, sql` or `)})`;
+}
+
+/** The aggregate table with the key filters (module, task name, status, creator) applied. */
+function keyed(db: Kysely<StatsTables>, filters: ExecutionFilters) {
+  let q = db.selectFrom(STATS_TABLE);
+  if (filters.module !== undefined) q = q.where('module', '=', filters.module);
+  if (filters.taskName !== undefined) q = q.where('task_name', '=', filters.taskName);
+  if (filters.status !== undefined) q = q.where('status', '=', filters.status);
+  if (filters.createdById !== undefined)
+    q = q.where('creator', '=', filters.createdById === null ? '' : `=${String(filters.createdById)}`);
+  return q;
+}
+
+/**
+ * Counts by module, task name and status from the aggregates, or `null` when the filters are not covered (the caller
+ * then counts the table). Reads the all-time rows without date filters, else the daily and edge-hour rows of the range.
+ */
+export async function countsFromAggregates(
+  db: Kysely<StatsTables>,
+  filters: ExecutionFilters,
+): Promise<CountRow[] | null> {
+  if (!keyFiltersOnly(filters)) return null;
+  const range = coveredRange(filters);
+  if (!range) return null;
+  const rows = await keyed(db, filters)
+    .where(bucketsOf(range))
+    .select(['module', 'task_name', 'status', sql<number | string>`sum(n)`.as('n')])
+    .groupBy(['module', 'task_name', 'status'])
+    .having(sql`sum(n)`, '<>', 0)
+    .execute();
+  return rows.map((r) => ({ module: r.module, task_name: r.task_name, status: r.status, n: Number(r.n) }));
+}
+
+/**
+ * The series counts by bucket label (`HH:00`, `YYYY-MM-DD` or `YYYY-MM`) from the aggregates, or `null` when the
+ * filters are not covered. `from`/`to` are the series range (whole UTC days, see `seriesRange`): a day series reads
+ * its 24 hourly rows per key, month and year series the daily rows.
+ */
+export async function seriesFromAggregates(
+  db: Kysely<StatsTables>,
+  filters: ExecutionFilters,
+  granularity: Granularity,
+  from: Date,
+  to: Date,
+): Promise<Map<string, number> | null> {
+  if (!keyFiltersOnly(filters) || !plainYear(from) || !plainYear(to)) return null;
+  const hourly = granularity === 'day';
+  const [lo, hi] = hourly ? [hourKey(from), hourKey(to)] : [dayKey(from), dayKey(to)];
+  const rows = await keyed(db, filters)
+    .where('grain', '=', hourly ? 'h' : 'd')
+    .where('bucket', '>=', lo)
+    .where('bucket', '<', hi)
+    .select(['bucket', sql<number | string>`sum(n)`.as('n')])
+    .groupBy('bucket')
+    .execute();
+  const counts = new Map<string, number>();
+  for (const { bucket, n } of rows) {
+    const label =
+      granularity === 'day' ? `${bucket.slice(11, 13)}:00` : granularity === 'month' ? bucket : bucket.slice(0, 7);
+    counts.set(label, (counts.get(label) ?? 0) + Number(n));
+  }
+  return counts;
+}
