@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type { RegisterRoute } from '../http/app.js';
+import type { HttpUser, ResolvedHandlerOptions } from '../http/context.js';
 
 /** Handler option of the dashboard. */
 export interface DashboardOptions {
@@ -68,10 +69,27 @@ class AssetStore {
 /** Where the built assets are, next to this module in `src/` and in `dist/`. */
 export const DASHBOARD_ASSETS = new URL('./assets/', import.meta.url);
 
-/** Registers `GET dashboard/` and `GET dashboard/assets/{file}` (before the authentication middleware). */
+/** What `GET dashboard/session` answers: who the page is signed in as, and what they may see. */
+export interface DashboardSession {
+  signed_in: boolean;
+  user: { id: string | number; username: string | null } | null;
+  /** The caller may list every user's runs (`my_tasks=false`). */
+  can_view_all: boolean;
+  /** The caller may list locks and change the configuration. */
+  is_admin: boolean;
+}
+
+/** The handler options the dashboard reads: its own switch, and how the handler resolves and ranks users. */
+type DashboardHandlerOptions = DashboardOptions &
+  Partial<Pick<ResolvedHandlerOptions<unknown>, 'getUser' | 'canViewAll' | 'isAdmin'>>;
+
+/**
+ * Registers `GET dashboard/`, `GET dashboard/assets/{file}` and `GET dashboard/session` (before the authentication
+ * middleware).
+ */
 export function registerDashboardRoutes(
   route: RegisterRoute,
-  options: DashboardOptions,
+  options: DashboardHandlerOptions,
   dir: URL = DASHBOARD_ASSETS,
 ): void {
   if (options.dashboard === false) return;
@@ -120,5 +138,40 @@ export function registerDashboardRoutes(
     },
     // Only names found in the assets folder are served: a path like `..%2f` matches nothing.
     async (c) => serve(c.req.param('file') ?? '', c.req.raw),
+  );
+  const { getUser, canViewAll, isAdmin } = options;
+  if (!getUser) return;
+  route(
+    {
+      method: 'get',
+      path: '/dashboard/session',
+      operationId: 'dashboardSession',
+      summary:
+        'Who the dashboard is signed in as (bearer token or host session) and what they may see. Always 200, signed in or not.',
+      description:
+        'The page asks this instead of probing a route that answers 401 or 403, which browsers log as console errors.',
+      tags: ['dashboard'],
+      authenticated: false,
+      responses: { 200: { description: '`{ signed_in, user, can_view_all, is_admin }`' } },
+    },
+    async (c) => {
+      const user: HttpUser | null | undefined = await getUser(c.req.raw, c.env?.native);
+      const body: DashboardSession = user
+        ? {
+            signed_in: true,
+            user: { id: user.id, username: user.username ?? null },
+            can_view_all: (await canViewAll?.(user)) === true,
+            is_admin: (await isAdmin?.(user)) === true,
+          }
+        : { signed_in: false, user: null, can_view_all: false, is_admin: false };
+      return new Response(JSON.stringify(body), {
+        status: 200,
+        headers: {
+          'content-type': 'application/json',
+          'cache-control': 'no-store',
+          'x-content-type-options': 'nosniff',
+        },
+      });
+    },
   );
 }
