@@ -47,4 +47,36 @@ describe('dashboard assets', () => {
       await tasks.close();
     }
   });
+  it('dashboard/session answers 200 signed in or not (no 401/403 for the page to log), with what the caller may see', async () => {
+    const tasks = await createAgentcoreTask({ database: 'sqlite::memory:', logger: silentLogger });
+    try {
+      const users: Record<string, { id: number; username: string; isAdmin?: boolean }> = {
+        a: { id: 1, username: 'alice' },
+        r: { id: 9, username: 'root', isAdmin: true },
+      };
+      const handle = createHandler(tasks, {
+        getUser: (request) => users[request.headers.get('authorization')?.slice(7) ?? ''] ?? null,
+        prefix: '/t',
+      });
+      const ask = async (token?: string) => {
+        const response = await handle(
+          new Request('http://x/t/dashboard/session', { headers: token ? { authorization: `Bearer ${token}` } : {} }),
+        );
+        expect(response.status).toBe(200);
+        expect(response.headers.get('cache-control')).toBe('no-store');
+        return response.json();
+      };
+      expect(await ask()).toEqual({ signed_in: false, user: null, can_view_all: false, is_admin: false });
+      expect(await ask('wrong')).toEqual({ signed_in: false, user: null, can_view_all: false, is_admin: false });
+      expect(await ask('a')).toEqual({
+        signed_in: true,
+        user: { id: 1, username: 'alice' },
+        can_view_all: false,
+        is_admin: false,
+      });
+      expect(await ask('r')).toMatchObject({ signed_in: true, can_view_all: true, is_admin: true });
+    } finally {
+      await tasks.close();
+    }
+  });
 });

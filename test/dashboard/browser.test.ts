@@ -1,6 +1,8 @@
 /**
  * The dashboard end to end in headless Chromium (Debian's `chromium`, driven by playwright-core): a real server on
- * loopback, users with tokens, progress written by another instance arriving live, detail, filters, stats, locks.
+ * loopback, users with tokens, progress written by another instance arriving live, detail, filters in the URL, stats,
+ * locks, honest states, time zones, phone widths, an unreachable server, two languages, the dark theme, and a burst of
+ * 700 runs after which the page shows exactly what the API says.
  * `DASHBOARD_SCREENSHOTS=1` writes the README screenshots to docs/images/ (else to a temporary folder).
  */
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -33,12 +35,20 @@ const shots =
     ? join(process.cwd(), 'docs/images')
     : mkdtempSync(join(tmpdir(), 'dashboard-shots-'));
 const DAY = 86_400_000;
+// TEMP(dashboard): re-wraps answers while src/http hands @hono/node-server a frozen headers object (it adds
+// Content-Length to it and throws). Remove once src/http is fixed.
+let handlerRef: (request: Request) => Response | Promise<Response>;
+const serverFetch = async (request: Request) => {
+  const response = await handlerRef(request);
+  return new Response(response.body, response);
+};
 
 describe('dashboard in headless Chromium', () => {
   const database = useTestDatabase('postgres');
   let tasks: AgentcoreTask; // the server's instance
   let worker: AgentcoreTask; // another process writing progress
   let server: ReturnType<typeof serve>;
+  let handler: ReturnType<typeof createHandler>;
   let browser: Browser;
   let base: string;
   const offsite: string[] = [];
@@ -58,9 +68,10 @@ describe('dashboard in headless Chromium', () => {
       onRecordError: 'throw',
     });
     await seed(tasks);
-    const handler = createHandler(tasks, { getUser, prefix: PREFIX });
+    handler = createHandler(tasks, { getUser, prefix: PREFIX });
+    handlerRef = handler;
     await new Promise<void>((resolve) => {
-      server = serve({ fetch: handler, hostname: '127.0.0.1', port: 0 }, () => resolve());
+      server = serve({ fetch: serverFetch, hostname: '127.0.0.1', port: 0 }, () => resolve());
     });
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await chromium.launch({
@@ -179,19 +190,26 @@ describe('dashboard in headless Chromium', () => {
     await t.tracker.reportProgress('job-5b77-reconcile', { percent: 82, message: 'Matching bank lines', step: '3/4' });
   }
 
-  async function newPage(width = 1280, height = 860): Promise<Page> {
+  async function newPage(
+    width = 1280,
+    height = 860,
+    options: { locale?: string; timezoneId?: string; colorScheme?: 'light' | 'dark' } = {},
+  ): Promise<Page> {
     const context = await browser.newContext({
       viewport: { width, height },
       deviceScaleFactor: 1,
-      colorScheme: 'light',
+      colorScheme: options.colorScheme ?? 'light',
+      locale: options.locale ?? 'en-US',
+      timezoneId: options.timezoneId ?? 'UTC',
     });
     const page = await context.newPage();
     page.on('request', (r) => {
       if (!r.url().startsWith(base) && !r.url().startsWith('data:')) offsite.push(r.url());
     });
-    // CSP violations and script errors land here; the 401s before sign-in and the 403 of the admin probe are expected.
+    // CSP violations, script errors and failed requests (Chromium logs a 4xx answer to fetch as an error) land here:
+    // normal use, signing in included, must log none.
     page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) consoleErrors.push(m.text());
+      if (m.type() === 'error') consoleErrors.push(m.text());
     });
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     return page;
@@ -281,8 +299,8 @@ describe('dashboard in headless Chromium', () => {
 
     // Filter by status.
     await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Runs' }).click();
+    expect(await page.getByRole('button', { name: 'Apply' }).count()).toBe(0); // filters apply on change
     await page.getByLabel('Status').selectOption('FAILURE');
-    await page.getByRole('button', { name: 'Apply' }).click();
     await page.waitForFunction(() => window.location.hash.includes('status=FAILURE'));
     await page.waitForFunction(() => {
       const rows = [...document.querySelectorAll('tr[data-status]')];
@@ -290,6 +308,27 @@ describe('dashboard in headless Chromium', () => {
     });
     expect(await page.getByRole('link', { name: 'billing.sync_invoices' }).count()).toBe(1);
     expect(await page.getByRole('link', { name: 'reports.build_monthly' }).count()).toBe(0);
+    // Text filters apply once typing pauses, and land in the URL.
+    await page.getByLabel('Search').pressSequentially('ledger', { delay: 40 });
+    await page.waitForFunction(() => window.location.hash.includes('search=ledger'), null, { timeout: 3000 });
+    expect(await page.evaluate(() => window.location.hash)).not.toContain('search=led&'); // one write after the pause
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-status]').length === 0, null, {
+      timeout: 3000,
+    });
+    // Back restores the previous filters (form and rows), a reload keeps them.
+    await page.goBack();
+    await page.waitForFunction(() => !window.location.hash.includes('search='));
+    expect(await page.getByLabel('Search').inputValue()).toBe('');
+    expect(await page.getByLabel('Status').inputValue()).toBe('FAILURE');
+    await page.getByRole('link', { name: 'billing.sync_invoices' }).waitFor();
+    await page.reload();
+    await page.getByRole('link', { name: 'billing.sync_invoices' }).waitFor();
+    expect(await page.getByLabel('Status').inputValue()).toBe('FAILURE');
+    expect(
+      await page.evaluate(() =>
+        [...document.querySelectorAll('tr[data-status]')].every((r) => r.getAttribute('data-status') === 'FAILURE'),
+      ),
+    ).toBe(true);
 
     // Stats.
     await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Stats' }).click();
@@ -325,24 +364,302 @@ describe('dashboard in headless Chromium', () => {
     await page.context().close();
   });
 
-  it('shows admins every user and the locks page; hides it from others', async () => {
-    expect(await tasks.acquireTaskLock('nightly_report_acme', 600)).toBe(true);
+  it('lands admins on every user and keeps that scope across tabs and back links; locks live; others see their own', async () => {
     const page = await newPage();
     await signIn(page, 'admin-token');
-    await page.getByLabel('All users').check();
-    await page.getByRole('button', { name: 'Apply' }).click();
+    // No ticking needed: an admin's first view is every user's runs, and the count is the all-users count.
     await page.getByText(bobs).waitFor();
-    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Locks' }).click();
-    await page.getByText('nightly_report_acme').waitFor();
+    expect(await page.getByLabel('All users').isChecked()).toBe(true);
+    const all = await tasks.tracker.listTaskExecutions({}, { page: 1, pageSize: 10 });
+    await page.locator(`.run-count[data-count="${all.count}"]`).waitFor();
+    // Stats tab: all users too.
+    const nav = page.getByRole('navigation', { name: 'Sections' });
+    await nav.getByRole('link', { name: 'Stats' }).click();
+    const everyone = await tasks.tracker.getTaskStats({});
+    await page.locator('.count-total strong', { hasText: new RegExp(`^${everyone.total}$`) }).waitFor();
+    // Own runs only: unticked on the stats page, the choice follows to the runs tab, a detail and back.
+    await page.getByLabel('All users').uncheck();
+    await page.waitForFunction(() => window.location.hash.includes('scope=mine'));
+    const mine = await tasks.tracker.getTaskStats({ createdById: 99 });
+    await page.locator('.count-total strong', { hasText: new RegExp(`^${mine.total}$`) }).waitFor();
+    await nav.getByRole('link', { name: 'Runs' }).click();
+    await page.locator('.run-count[data-count="0"]').waitFor();
+    expect(await page.getByLabel('All users').isChecked()).toBe(false);
+    await page.getByLabel('All users').check();
+    await page.getByText(bobs).waitFor();
+    await page.getByRole('link', { name: 'exports.private_export' }).click();
+    await page.getByRole('heading', { name: /exports\.private_export/ }).waitFor();
+    await page.getByRole('link', { name: '← All runs' }).click();
+    await page.getByText(bobs).waitFor();
+    expect(await page.getByLabel('All users').isChecked()).toBe(true);
+
+    // Locks: the page follows locks taken and released elsewhere without a reload.
+    await nav.getByRole('link', { name: 'Locks' }).click();
+    await page.getByText('No locks are held.').waitFor();
+    expect(await tasks.acquireTaskLock('nightly_report_acme', 600)).toBe(true);
+    await page.getByText('nightly_report_acme').waitFor({ timeout: 6000 });
+    expect(await page.locator('[data-lock] time').first().textContent()).toMatch(/UTC/);
+    await tasks.releaseTaskLock('nightly_report_acme');
+    await page.getByText('No locks are held.').waitFor({ timeout: 6000 });
+
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn(page, 'bob-token');
-    expect(await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Locks' }).count()).toBe(
-      0,
-    );
+    expect(await nav.getByRole('link', { name: 'Locks' }).count()).toBe(0);
     expect(await page.getByLabel('All users').count()).toBe(0);
     await page.getByText(bobs).waitFor();
     expect(await page.getByText(running).count()).toBe(0);
-    await tasks.releaseTaskLock('nightly_report_acme');
+    expect(consoleErrors).toEqual([]); // no 403 probe for bob, no 401 for the signed-out page
     await page.context().close();
   });
-}, 120_000);
+  it('shows honest states: no stale bar on finished runs, skipped and timed-out runs named, durations ticking', async () => {
+    // A SUCCESS that last reported 80 %, a FAILURE and a REVOKED stopped part way, a lock-skipped run, a timed-out run.
+    const mk = async (taskId: string, taskName: string) =>
+      tasks.registerTaskExecution({ taskId, taskName, module: 'states', createdBy: { id: 1, username: 'alice' } });
+    await mk('st-done', 'states.done');
+    await tasks.tracker.updateTaskStatus('st-done', 'STARTED');
+    await tasks.tracker.reportProgress('st-done', { percent: 80, message: 'Almost' });
+    await tasks.tracker.updateTaskStatus('st-done', 'SUCCESS', { result: { ok: true } });
+    await mk('st-failed', 'states.failed');
+    await tasks.tracker.updateTaskStatus('st-failed', 'STARTED');
+    await tasks.tracker.reportProgress('st-failed', { percent: 40, message: 'Uploading' });
+    await tasks.tracker.updateTaskStatus('st-failed', 'FAILURE', { error: 'Disk full' });
+    await mk('st-revoked', 'states.revoked');
+    await tasks.tracker.updateTaskStatus('st-revoked', 'STARTED');
+    await tasks.tracker.reportProgress('st-revoked', { percent: 25 });
+    await tasks.tracker.updateTaskStatus('st-revoked', 'REVOKED');
+    await mk('st-skipped', 'states.skipped');
+    await tasks.tracker.updateTaskStatus('st-skipped', 'STARTED');
+    await tasks.tracker.reportProgress('st-skipped', { message: 'Skipped: already running', skipped: true });
+    await tasks.tracker.updateTaskStatus('st-skipped', 'SUCCESS', {
+      result: { success: false, status: 'skipped', reason: 'task_already_running', error: 'Task x is already running' },
+    });
+    await mk('st-timeout', 'states.timeout');
+    await tasks.tracker.updateTaskStatus('st-timeout', 'STARTED');
+    await tasks.tracker.updateTaskStatus('st-timeout', 'FAILURE', {
+      error: 'Task timeout (exceeded 30 minutes, started before 2024-09-01T00:00:00.000Z)',
+    });
+    await mk('st-running', 'states.running');
+    await tasks.tracker.updateTaskStatus('st-running', 'STARTED');
+
+    const page = await newPage();
+    await signIn(page, 'alice-token');
+    await page.getByLabel('Module').fill('states');
+    await page.locator('tr[data-status]').nth(5).waitFor();
+    const rowOf = (name: string) => page.locator('tr', { has: page.getByRole('link', { name, exact: true }) });
+    expect(await rowOf('states.done').getByRole('progressbar').count()).toBe(0);
+    const failedBar = rowOf('states.failed').getByRole('progressbar');
+    expect(await failedBar.getAttribute('aria-valuenow')).toBe('40');
+    expect(await failedBar.getAttribute('class')).toContain('progress-failure');
+    expect(await rowOf('states.failed').textContent()).toContain('stopped at 40%');
+    expect(await rowOf('states.revoked').getByRole('progressbar').getAttribute('class')).toContain('progress-revoked');
+    expect(await rowOf('states.skipped').locator('.badge-skipped').textContent()).toBe('skipped');
+    expect(await rowOf('states.done').locator('.badge-skipped').count()).toBe(0);
+    // The running run's duration counts up by itself.
+    const ticking = rowOf('states.running').locator('.ticking');
+    const first = await ticking.textContent();
+    await page.waitForFunction(
+      (before) => document.querySelector('tr[data-status=STARTED] .ticking')?.textContent !== before,
+      first,
+      { timeout: 3000 },
+    );
+    // Detail pages say what happened.
+    await page.getByRole('link', { name: 'states.timeout', exact: true }).click();
+    await page.locator('.detail-head .badge-timeout').waitFor();
+    await page.getByText('marked failed by the timeout job').waitFor();
+    await page.getByRole('link', { name: '← All runs' }).click();
+    await page.getByRole('link', { name: 'states.skipped', exact: true }).click();
+    await page.locator('.detail-head .badge-skipped').waitFor();
+    expect(await page.locator('.detail > .progress [role=progressbar]').count()).toBe(0);
+    expect(consoleErrors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('names the zone of every time, switches between local time and UTC (remembered), charts in the zone shown', async () => {
+    const page = await newPage(1280, 860, { timezoneId: 'Asia/Shanghai' });
+    await signIn(page, 'alice-token');
+    await page.locator('tr[data-status] time').first().waitFor();
+    const times = () => page.locator('main time').allTextContents();
+    expect((await times()).every((text) => /GMT\+8/.test(text))).toBe(true);
+    expect(await page.locator('.list-head').textContent()).toContain('GMT+8');
+    await page.getByLabel('Time zone of the times shown').selectOption('utc');
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('main time')].every((t) => /UTC/.test(t.textContent ?? '')),
+    );
+    await page.reload();
+    await page.locator('tr[data-status] time').first().waitFor();
+    expect((await times()).every((text) => /UTC/.test(text))).toBe(true); // the choice survives a reload
+    // Stats by hour: in UTC the first bar is 00:00; in local time (GMT+8) the same UTC hour is labelled 08:00.
+    await page.goto(`${base}${PREFIX}/dashboard/#/stats?granularity=day`);
+    await page.locator('figure.chart svg').waitFor();
+    expect(await page.locator('figure.chart figcaption').textContent()).toContain('Hours in UTC');
+    expect(await page.locator('figure.chart .bar text').first().textContent()).toBe('00:00');
+    await page.getByLabel('Time zone of the times shown').selectOption('local');
+    await page.locator('figure.chart figcaption', { hasText: 'Hours in GMT+8' }).waitFor();
+    expect(await page.locator('figure.chart .bar text').first().textContent()).toBe('08:00');
+    // Days cannot be re-cut from UTC counts: the chart says they are UTC days.
+    await page.getByLabel('Chart').selectOption('month');
+    await page.locator('figure.chart figcaption', { hasText: 'Days in UTC' }).waitFor();
+    expect(consoleErrors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('nothing is wider than a 390-px phone (list, detail, stats, locks); long ids are cut with the full value on hover', async () => {
+    await tasks.registerTaskExecution({
+      taskId: `job-${'a-very-long-identifier-'.repeat(6)}end`,
+      taskName: `reports.${'a_very_long_task_name_'.repeat(4)}end`,
+      module: 'reports',
+      createdBy: { id: 99, username: 'root' },
+    });
+    const page = await newPage(390, 844);
+    await signIn(page, 'admin-token');
+    const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= 390);
+    const id = page.locator('.id', { hasText: 'a-very-long-identifier' }).first();
+    await id.waitFor();
+    expect(await fits()).toBe(true);
+    expect(await id.getAttribute('title')).toMatch(/^job-(a-very-long-identifier-){6}end$/);
+    await page.getByRole('link', { name: /a_very_long_task_name_/ }).click();
+    await page.locator('.detail-head').waitFor();
+    expect(await fits()).toBe(true);
+    await page.goto(`${base}${PREFIX}/dashboard/#/runs/${(await tasks.tracker.getTask(running))?.id}`);
+    await page.getByText('Loaded 12,408 ledger rows').waitFor();
+    expect(await fits()).toBe(true);
+    await page.goto(`${base}${PREFIX}/dashboard/#/stats`);
+    await page.locator('figure.chart svg').waitFor();
+    expect(await fits()).toBe(true);
+    await page.goto(`${base}${PREFIX}/dashboard/#/locks`);
+    await page.getByRole('heading', { name: 'Locks' }).waitFor();
+    expect(await fits()).toBe(true);
+    expect(consoleErrors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('speaks Simplified Chinese to a Chinese browser, with a visible switch; the dark theme is a choice too', async () => {
+    const page = await newPage(1280, 860, { locale: 'zh-CN' });
+    await page.goto(`${base}${PREFIX}/dashboard/`);
+    await page.getByRole('heading', { name: '登录' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+    await page.getByLabel('访问令牌').fill('alice-token');
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('heading', { name: '任务运行记录' }).waitFor();
+    await page.locator('tr[data-status]').first().waitFor();
+    expect(await page.locator('.run-count').textContent()).toMatch(/条运行记录/);
+    await page.waitForTimeout(300);
+    if (process.env.DASHBOARD_SCREENSHOTS === '1')
+      await page.screenshot({ path: join(shots, 'dashboard-list.zh-CN.png'), fullPage: true });
+    await page.getByLabel('语言').selectOption('en');
+    await page.getByRole('heading', { name: 'Task runs' }).waitFor();
+    // Dark: chosen in the header, applied at once, kept after a reload; "system" follows the OS again.
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(await background()).toBe('rgb(246, 247, 249)');
+    await page.getByLabel('Colour theme').selectOption('dark');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    expect(await background()).toBe('rgb(15, 19, 23)');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Task runs' }).waitFor();
+    expect(await background()).toBe('rgb(15, 19, 23)');
+    await page.locator('tr[data-status]').first().waitFor();
+    if (process.env.DASHBOARD_SCREENSHOTS === '1')
+      await page.screenshot({ path: join(shots, 'dashboard-dark.png'), fullPage: true });
+    await page.getByLabel('Colour theme').selectOption('system');
+    expect(await background()).toBe('rgb(246, 247, 249)'); // the context's OS scheme is light
+    expect(consoleErrors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('says in plain words when the server cannot be reached, and recovers by itself', async () => {
+    const page = await newPage();
+    await signIn(page, 'alice-token');
+    await page.locator('tr[data-status]').first().waitFor();
+    const port = (server.address() as AddressInfo).port;
+    (server as import('node:http').Server).closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await page.getByRole('alert').filter({ hasText: 'Can’t reach the server — retrying…' }).waitFor({ timeout: 8000 });
+    expect(await page.getByText('Failed to fetch').count()).toBe(0);
+    // A run created while the server is down shows once it is back, without a reload.
+    await worker.registerTaskExecution({
+      taskId: 'job-after-outage',
+      taskName: 'mail.after_outage',
+      module: 'mail',
+      createdBy: { id: 1, username: 'alice' },
+    });
+    await new Promise<void>((resolve) => {
+      server = serve({ fetch: serverFetch, hostname: '127.0.0.1', port }, () => resolve());
+    });
+    await page.getByRole('link', { name: 'mail.after_outage' }).waitFor({ timeout: 15_000 });
+    await page.getByRole('alert').filter({ hasText: 'Can’t reach the server' }).waitFor({ state: 'detached' });
+    // The only errors logged are the cut stream and the refused connections during the outage.
+    const unexpected = consoleErrors.filter(
+      (e) => !/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_INCOMPLETE_CHUNKED_ENCODING/.test(e),
+    );
+    consoleErrors.length = 0;
+    expect(unexpected).toEqual([]);
+    await page.context().close();
+  });
+
+  it('after a 700-run burst from another process, count and rows equal a fresh API read within 2 s (own and all users)', async () => {
+    const alice = await newPage();
+    await signIn(alice, 'alice-token');
+    const admin = await newPage();
+    await signIn(admin, 'admin-token');
+    await alice.locator('.live-live').waitFor();
+    await admin.locator('.live-live').waitFor();
+
+    // The burst: 700 runs by alice and bob, each created, started and finished, 16 at a time, from the worker.
+    const ids = Array.from({ length: 700 }, (_, i) => i);
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < ids.length; i = next++) {
+        const taskId = `burst-${i}`;
+        const mine = i % 2 === 0;
+        await worker.registerTaskExecution({
+          taskId,
+          taskName: `burst.job_${i % 7}`,
+          module: 'burst',
+          createdBy: mine ? { id: 1, username: 'alice' } : { id: 2, username: 'bob' },
+        });
+        await worker.tracker.updateTaskStatus(taskId, 'STARTED');
+        if (i % 3 === 0) await worker.tracker.reportProgress(taskId, { percent: 50 });
+        await worker.tracker.updateTaskStatus(taskId, i % 10 === 0 ? 'FAILURE' : 'SUCCESS');
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, lane));
+
+    const expectExact = async (page: Page, token: string, query: string) => {
+      const read = async () => {
+        const response = await fetch(`${base}${PREFIX}/executions/?${query}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        return (await response.json()) as { count: number; results: Array<{ id: number; status: string }> };
+      };
+      const shown = () =>
+        page.evaluate(() => ({
+          count: Number(document.querySelector('.run-count')?.getAttribute('data-count')),
+          rows: [...document.querySelectorAll('tr[data-run-id]')].map(
+            (r) => `${r.getAttribute('data-run-id')}:${r.getAttribute('data-status')}`,
+          ),
+        }));
+      // The stream goes quiet a moment after the last write; from then on the page has 2 s.
+      const deadline = Date.now() + 2000 + 500;
+      let last: unknown;
+      for (;;) {
+        const api = await read();
+        const want = { count: api.count, rows: api.results.map((r) => `${r.id}:${r.status}`) };
+        const got = await shown();
+        if (JSON.stringify(got) === JSON.stringify(want)) return want;
+        last = { got, want };
+        if (Date.now() > deadline) throw new Error(`page differs from the API: ${JSON.stringify(last)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const own = await expectExact(alice, 'alice-token', '');
+    const all = await expectExact(admin, 'admin-token', 'my_tasks=false');
+    expect(own.count).toBeGreaterThanOrEqual(350);
+    expect(all.count).toBeGreaterThanOrEqual(700);
+    // It stays exact: a second look a second later still matches.
+    await alice.waitForTimeout(1000);
+    await expectExact(alice, 'alice-token', '');
+    expect(consoleErrors).toEqual([]);
+    await alice.context().close();
+    await admin.context().close();
+  });
+}, 240_000);

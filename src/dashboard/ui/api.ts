@@ -3,7 +3,15 @@
  * under whatever prefix the host mounted the handler at.
  */
 
+import { createStore } from './store.js';
+
 const TOKEN_KEY = 'agentcore-task.token';
+
+/**
+ * Whether the server answered the last request: `down` after a request failed at the network level (server stopped,
+ * connection lost), `up` again after any answer. The shell shows a plain-words banner while it is down.
+ */
+export const connection = createStore<'up' | 'down'>('up');
 
 /** The API root, e.g. `https://host/api/v1/tasks/`. */
 export const apiRoot = new URL('../', window.location.href.split('#')[0]);
@@ -23,7 +31,10 @@ export function clearToken(): void {
   localStorage.removeItem(TOKEN_KEY);
 }
 
-/** An answer other than 2xx, with the API's message (`{ error, field }` or `{ detail }`). */
+/**
+ * An answer other than 2xx, with the API's message (`{ error, field }` or `{ detail }`); status 0 when the server
+ * could not be reached at all (views retry those by themselves).
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -52,12 +63,22 @@ export async function api<T>(
   path: string,
   options: { method?: string; query?: Record<string, string | undefined> } = {},
 ): Promise<T> {
-  const response = await fetch(apiUrl(path, options.query), {
-    method: options.method ?? 'GET',
-    headers: headers({ Accept: 'application/json' }),
-    credentials: 'same-origin',
-  });
-  const text = await response.text();
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(apiUrl(path, options.query), {
+      method: options.method ?? 'GET',
+      headers: headers({ Accept: 'application/json' }),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+    text = await response.text();
+  } catch {
+    // fetch rejects only when no answer came (the raw message is "Failed to fetch": meaningless to a reader).
+    connection.set('down');
+    throw new ApiError(0, 'unreachable');
+  }
+  connection.set('up');
   let body: unknown = null;
   try {
     body = text ? JSON.parse(text) : null;
@@ -107,6 +128,7 @@ export function openStream(
           onState('closed');
           return;
         }
+        connection.set('up');
         if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);
         onState('live');
         attempt = 0;
@@ -114,8 +136,9 @@ export function openStream(
           if (event.id) lastId = event.id;
           onEvent(event);
         });
-      } catch {
+      } catch (error) {
         if (controller.signal.aborted) return;
+        if (error instanceof TypeError) connection.set('down');
       }
       onState('reconnecting');
       const delay = Math.min(10_000, 500 * 2 ** attempt++);

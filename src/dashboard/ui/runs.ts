@@ -1,12 +1,27 @@
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, openStream } from './api.js';
-import { ErrorNote, formatDate, formatDuration, ProgressBar, type Route, routeHref, StatusBadge } from './common.js';
+import { api } from './api.js';
+import { Duration, ErrorNote, Id, ProgressBar, type Route, routeHref, StatusBadges, Time, zoneName } from './common.js';
+import { useUrlFilters } from './filters.js';
+import { type MessageKey, t, tCount } from './i18n/index.js';
+import { useLive } from './live.js';
+import { apiScope, canViewAll, scopeOf, scopeParam } from './session.js';
 import { type ListItem, type Page, STATUSES } from './types.js';
 
-/** List query parameters the form edits (those of `GET executions/`), in the order of the form. */
-const FILTERS = [
+/** Filters of `GET executions/` the form edits (plus `scope`: all users or mine), in the order of the form. */
+const FILTERS = ['search', 'status', 'module', 'task_name', 'start_date', 'end_date', 'ordering', 'page_size', 'scope'];
+const DEFAULTS: Record<string, string> = { ordering: '-created_at', page_size: '10' };
+const ORDERINGS: Array<[string, MessageKey]> = [
+  ['-created_at', 'order.newest'],
+  ['created_at', 'order.oldest'],
+  ['-started_at', 'order.started'],
+  ['-finished_at', 'order.finished'],
+  ['status', 'order.status'],
+  ['task_name', 'order.taskName'],
+];
+/** Filters on fields a run never changes: the stream applies them on the server (status changes: not these). */
+const STREAM_FILTERS = ['search', 'module', 'task_name', 'start_date', 'end_date', 'created_by'];
+const API_FILTERS = [
   'search',
   'status',
   'module',
@@ -15,20 +30,9 @@ const FILTERS = [
   'end_date',
   'ordering',
   'page_size',
-  'my_tasks',
+  'created_by',
+  'page',
 ];
-const ORDERINGS: Array<[string, string]> = [
-  ['-created_at', 'Newest first'],
-  ['created_at', 'Oldest first'],
-  ['-started_at', 'Recently started'],
-  ['-finished_at', 'Recently finished'],
-  ['status', 'Status'],
-  ['task_name', 'Task name'],
-];
-/** Filters on fields a run never changes: the stream can apply them on the server. `status` changes, so the page applies it. */
-const STREAM_FILTERS = ['search', 'module', 'task_name', 'start_date', 'end_date', 'my_tasks', 'created_by'];
-
-export type LiveState = 'live' | 'reconnecting' | 'closed';
 
 function pick(query: URLSearchParams, keys: string[]): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
@@ -36,188 +40,144 @@ function pick(query: URLSearchParams, keys: string[]): Record<string, string | u
   return out;
 }
 
-export function RunList({
-  route,
-  isAdmin,
-  onLive,
-}: {
-  route: Route;
-  isAdmin: boolean;
-  onLive: (s: LiveState) => void;
-}): VNode {
+let lastList = '#/runs';
+/** Where "← All runs" goes: the list as last shown (filters, page and scope), else the list in the given scope. */
+export function listHref(query: URLSearchParams): string {
+  const scope = scopeParam(scopeOf(query));
+  return lastList !== '#/runs' ? lastList : routeHref('/runs', { scope });
+}
+
+export function RunList({ route }: { route: Route }): VNode {
   const query = route.query;
-  const listQuery = { ...pick(query, [...FILTERS, 'created_by', 'page']) };
-  const key = new URLSearchParams(listQuery as Record<string, string>).toString();
-  const streamQuery = pick(query, STREAM_FILTERS);
-  const streamKey = new URLSearchParams(streamQuery as Record<string, string>).toString();
+  const scope = scopeOf(query);
   const page = Number(query.get('page') ?? '1') || 1;
-  const pageSize = Number(query.get('page_size') ?? '10') || 10;
-  const ordering = query.get('ordering') ?? '-created_at';
-  const status = query.get('status') ?? '';
+  const pageSize = Number(query.get('page_size') ?? DEFAULTS.page_size) || 10;
+  const listQuery = { ...pick(query, API_FILTERS), ...apiScope(scope) };
+  const streamQuery = { ...pick(query, STREAM_FILTERS), ...apiScope(scope) };
+  lastList = window.location.hash || '#/runs';
 
-  const [data, setData] = useState<Page<ListItem> | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
+  const { data, error, loading } = useLive<Page<ListItem>>({
+    key: JSON.stringify(listQuery),
+    load: () => api<Page<ListItem>>('executions/', { query: listQuery }),
+    stream: { path: 'executions/stream/', query: streamQuery },
+    // Between two reads a visible row shows its newest progress at once; rows and the count come from the reads.
+    patch: (current, event) => {
+      if (event.event !== 'execution') return current;
+      const item = JSON.parse(event.data) as ListItem;
+      const index = current.results.findIndex((r) => r.id === item.id);
+      if (index < 0) return current;
+      const results = current.results.slice();
+      results[index] = item;
+      return { ...current, results };
+    },
+  });
 
-  useEffect(() => {
-    let cancelled = false;
-    setLoading(true);
-    api<Page<ListItem>>('executions/', { query: listQuery })
-      .then((result) => {
-        if (cancelled) return;
-        setData(result);
-        setError(null);
-      })
-      .catch((e: unknown) => {
-        if (cancelled) return;
-        setData(null);
-        setError(e instanceof ApiError && e.status === 404 ? 'No runs on this page.' : (e as Error).message);
-      })
-      .finally(() => !cancelled && setLoading(false));
-    return () => {
-      cancelled = true;
-    };
-  }, [key]);
-
-  useEffect(() => {
-    const stop = openStream(
-      'executions/stream/',
-      streamQuery,
-      (event) => {
-        if (event.event !== 'execution') return;
-        const item = JSON.parse(event.data) as ListItem;
-        setData((current) => {
-          if (!current) return current;
-          const index = current.results.findIndex((r) => r.id === item.id);
-          if (index >= 0) {
-            const results = current.results.slice();
-            results[index] = item;
-            return { ...current, results };
-          }
-          // A new run appears at the top of the first page when the list is newest-first and it passes the filters.
-          if (page !== 1 || ordering !== '-created_at' || (status && item.status !== status)) return current;
-          return { ...current, count: current.count + 1, results: [item, ...current.results].slice(0, pageSize) };
-        });
-      },
-      onLive,
-    );
-    return () => {
-      stop();
-      onLive('closed');
-    };
-  }, [streamKey, page, pageSize, ordering, status]);
-
+  const filters = useUrlFilters('/runs', route, FILTERS, DEFAULTS);
   const pages = data ? Math.max(1, Math.ceil(data.count / pageSize)) : 1;
   const go = (changes: Record<string, string | undefined>) => {
     window.location.hash = routeHref('/runs', { ...pick(query, [...FILTERS, 'created_by', 'page']), ...changes });
   };
+  const gone = error?.status === 404;
 
   return html`<main id="main">
-    <h1>Task runs</h1>
-    <${Filters} key=${key} query=${query} isAdmin=${isAdmin} onApply=${(values: Record<string, string>) => go({ ...values, page: undefined })} />
-    <${ErrorNote} error=${error} />
+    <h1>${t('runs.title')}</h1>
+    <${Filters} filters=${filters} scope=${scope} />
+    ${error && error.status !== 0 && !gone ? html`<${ErrorNote} error=${error.message} />` : null}
+    ${gone ? html`<p class="empty">${t('runs.pageGone')} <a href=${routeHref('/runs', { ...pick(query, FILTERS), page: undefined })}>${t('runs.firstPage')}</a></p>` : null}
     <div class="list-head">
-      <p class="muted" aria-live="polite">${loading ? 'Loading…' : data ? `${data.count} run${data.count === 1 ? '' : 's'}` : ''}</p>
+      <p class="muted run-count" aria-live="polite" aria-busy=${loading ? 'true' : 'false'} data-count=${data && !gone ? data.count : undefined}>
+        ${data && !gone ? tCount('runs.count', data.count) : loading ? t('loading') : ''}
+        ${scope === 'all' && canViewAll() ? html` <span class="scope-note">· ${t('scope.allUsers')}</span>` : null}
+      </p>
+      <p class="muted small">${t('times.in', { zone: zoneName() })}</p>
     </div>
-    ${data && data.results.length === 0 ? html`<p class="empty">No runs match these filters.</p>` : null}
-    ${data && data.results.length > 0 ? html`<${RunTable} items=${data.results} />` : null}
+    ${data && !gone && data.results.length === 0 ? html`<p class="empty">${t('runs.none')}</p>` : null}
+    ${data && !gone && data.results.length > 0 ? html`<${RunTable} items=${data.results} scope=${scopeParam(scope)} />` : null}
     ${
-      data && data.count > pageSize
-        ? html`<nav class="pager" aria-label="Pages">
-            <button type="button" disabled=${page <= 1} onClick=${() => go({ page: String(page - 1) })}>Previous</button>
-            <span>Page ${page} of ${pages}</span>
-            <button type="button" disabled=${page >= pages} onClick=${() => go({ page: String(page + 1) })}>Next</button>
+      data && !gone && data.count > pageSize
+        ? html`<nav class="pager" aria-label=${t('pager.label')}>
+            <button type="button" disabled=${page <= 1} onClick=${() => go({ page: page - 1 > 1 ? String(page - 1) : undefined })}>${t('pager.previous')}</button>
+            <span>${t('pager.pageOf', { page, pages })}</span>
+            <button type="button" disabled=${page >= pages} onClick=${() => go({ page: String(page + 1) })}>${t('pager.next')}</button>
           </nav>`
         : null
     }
   </main>`;
 }
 
-function Filters({
-  query,
-  isAdmin,
-  onApply,
-}: {
-  query: URLSearchParams;
-  isAdmin: boolean;
-  onApply: (v: Record<string, string>) => void;
-}): VNode {
-  // Controlled by local state so that live updates re-rendering the page never wipe what the user is typing;
-  // the parent remounts this form (key) when the route changes.
-  const [values, setValues] = useState<Record<string, string>>(() => {
-    const v: Record<string, string> = { ordering: '-created_at', page_size: '10' };
-    for (const name of FILTERS) if (query.get(name)) v[name] = query.get(name) ?? '';
-    return v;
-  });
-  const bind = (name: string) => ({
+function Filters({ filters, scope }: { filters: ReturnType<typeof useUrlFilters>; scope: string }): VNode {
+  const { values, set, flush } = filters;
+  const text = (name: string) => ({
     name,
     value: values[name] ?? '',
-    onInput: (e: Event) => setValues({ ...values, [name]: (e.target as HTMLInputElement).value }),
+    onInput: (e: Event) => set(name, (e.target as HTMLInputElement).value, true),
+  });
+  const choice = (name: string) => ({
+    name,
+    value: values[name] ?? '',
+    onChange: (e: Event) => set(name, (e.target as HTMLInputElement).value),
   });
   return html`<form
     class="filters"
     role="search"
-    aria-label="Filter runs"
+    aria-label=${t('filters.runs')}
     onSubmit=${(e: Event) => {
       e.preventDefault();
-      const out: Record<string, string> = {};
-      for (const name of FILTERS) if (values[name]) out[name] = values[name];
-      if (out.ordering === '-created_at') delete out.ordering;
-      if (out.page_size === '10') delete out.page_size;
-      onApply(out);
+      flush();
     }}
   >
-    <div class="field grow"><label for="f-search">Search</label>
-      <input id="f-search" type="search" placeholder="Task name or id" ...${bind('search')} /></div>
-    <div class="field"><label for="f-status">Status</label>
-      <select id="f-status" ...${bind('status')}>
-        <option value="">Any status</option>
-        ${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
+    <div class="field grow"><label for="f-search">${t('filters.search')}</label>
+      <input id="f-search" type="search" placeholder=${t('filters.searchPlaceholder')} ...${text('search')} /></div>
+    <div class="field"><label for="f-status">${t('filters.status')}</label>
+      <select id="f-status" ...${choice('status')}>
+        <option value="">${t('filters.anyStatus')}</option>
+        ${STATUSES.map((s) => html`<option value=${s}>${t(`status.${s}`)}</option>`)}
       </select></div>
-    <div class="field"><label for="f-module">Module</label><input id="f-module" ...${bind('module')} /></div>
-    <div class="field"><label for="f-task-name">Task name</label><input id="f-task-name" ...${bind('task_name')} /></div>
-    <div class="field"><label for="f-start">From</label><input id="f-start" type="date" ...${bind('start_date')} /></div>
-    <div class="field"><label for="f-end">To</label><input id="f-end" type="date" ...${bind('end_date')} /></div>
-    <div class="field"><label for="f-ordering">Order</label>
-      <select id="f-ordering" ...${bind('ordering')}>
-        ${ORDERINGS.map(([v, label]) => html`<option value=${v}>${label}</option>`)}
+    <div class="field"><label for="f-module">${t('filters.module')}</label><input id="f-module" ...${text('module')} /></div>
+    <div class="field"><label for="f-task-name">${t('filters.taskName')}</label><input id="f-task-name" ...${text('task_name')} /></div>
+    <div class="field"><label for="f-start">${t('filters.from')}</label><input id="f-start" type="date" ...${choice('start_date')} /></div>
+    <div class="field"><label for="f-end">${t('filters.to')}</label><input id="f-end" type="date" ...${choice('end_date')} /></div>
+    <div class="field"><label for="f-ordering">${t('filters.order')}</label>
+      <select id="f-ordering" ...${choice('ordering')}>
+        ${ORDERINGS.map(([v, label]) => html`<option value=${v}>${t(label)}</option>`)}
       </select></div>
-    <div class="field"><label for="f-page-size">Per page</label>
-      <select id="f-page-size" ...${bind('page_size')}>
+    <div class="field"><label for="f-page-size">${t('filters.perPage')}</label>
+      <select id="f-page-size" ...${choice('page_size')}>
         ${['10', '25', '50', '100'].map((n) => html`<option value=${n}>${n}</option>`)}
       </select></div>
     ${
-      isAdmin
+      canViewAll()
         ? html`<div class="field check-field"><label class="check"><input type="checkbox" name="all_users"
-            checked=${values.my_tasks === 'false'}
-            onChange=${(e: Event) => setValues({ ...values, my_tasks: (e.target as HTMLInputElement).checked ? 'false' : '' })} />
-            All users</label></div>`
+            checked=${scope === 'all'}
+            onChange=${(e: Event) => set('scope', (e.target as HTMLInputElement).checked ? '' : 'mine')} />
+            ${t('scope.allUsers')}</label></div>`
         : null
     }
     <div class="field actions">
-      <button type="submit" class="primary">Apply</button>
-      <a class="button" href="#/runs">Reset</a>
+      <a class="button" href=${routeHref('/runs', { scope: values.scope || undefined })}>${t('filters.reset')}</a>
     </div>
   </form>`;
 }
 
-function RunTable({ items }: { items: ListItem[] }): VNode {
+function RunTable({ items, scope }: { items: ListItem[]; scope: string | undefined }): VNode {
   return html`<table class="runs">
-    <caption class="sr-only">Task runs</caption>
-    <thead><tr><th scope="col">Task</th><th scope="col">Module</th><th scope="col">Status</th><th scope="col">Progress</th>
-      <th scope="col">Created</th><th scope="col">Duration</th><th scope="col">User</th></tr></thead>
+    <caption class="sr-only">${t('runs.title')}</caption>
+    <thead><tr><th scope="col">${t('col.task')}</th><th scope="col">${t('col.module')}</th><th scope="col">${t('col.status')}</th>
+      <th scope="col">${t('col.progress')}</th><th scope="col">${t('col.created')}</th><th scope="col">${t('col.duration')}</th>
+      <th scope="col">${t('col.user')}</th></tr></thead>
     <tbody>
       ${items.map(
         (item) => html`<tr key=${item.id} data-run-id=${item.id} data-status=${item.status}>
-          <td data-label="Task"><div><a href=${`#/runs/${item.id}`} class="task-link">${item.task_name || '(unnamed)'}</a>
-            <div class="muted mono small">${item.task_id}</div></div></td>
-          <td data-label="Module">${item.module || '—'}</td>
-          <td data-label="Status"><${StatusBadge} status=${item.status} /></td>
-          <td data-label="Progress" class="progress-cell">
-            ${html`<${ProgressBar} item=${item} label=${`Progress of ${item.task_name}`} />`}</td>
-          <td data-label="Created"><time datetime=${item.created_at}>${formatDate(item.created_at)}</time></td>
-          <td data-label="Duration">${formatDuration(item.duration)}</td>
-          <td data-label="User">${item.created_by_username ?? item.created_by_id ?? 'system'}</td>
+          <td data-label=${t('col.task')} class="task-cell"><div class="cell">
+            <a href=${routeHref(`/runs/${item.id}`, { scope })} class="task-link" title=${item.task_name}>${item.task_name || t('run.unnamed')}</a>
+            <${Id} value=${item.task_id} className="muted small" /></div></td>
+          <td data-label=${t('col.module')}><span class="cell">${item.module || '—'}</span></td>
+          <td data-label=${t('col.status')}><${StatusBadges} item=${item} /></td>
+          <td data-label=${t('col.progress')} class="progress-cell">
+            <${ProgressBar} item=${item} label=${t('progress.of', { name: item.task_name })} /></td>
+          <td data-label=${t('col.created')}><${Time} value=${item.created_at} /></td>
+          <td data-label=${t('col.duration')}><${Duration} item=${item} /></td>
+          <td data-label=${t('col.user')}><span class="cell">${item.created_by_username ?? item.created_by_id ?? t('user.system')}</span></td>
         </tr>`,
       )}
     </tbody>

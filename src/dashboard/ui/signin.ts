@@ -2,6 +2,7 @@ import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useState } from 'preact/hooks';
 import { ErrorNote } from './common.js';
+import { t } from './i18n/index.js';
 
 /** Sign-in with a bearer token (a host with cookie sessions never shows this page). */
 export function SignIn({
@@ -22,15 +23,15 @@ export function SignIn({
         if (token.trim()) onSignIn(token.trim(), remember);
       }}
     >
-      <h1 id="signin-title">Sign in</h1>
-      <p class="muted">Paste the API token your administrator gave you.</p>
+      <h1 id="signin-title">${t('signin.title')}</h1>
+      <p class="muted">${t('signin.intro')}</p>
       <${ErrorNote} error=${error} />
-      <label for="token">Access token</label>
+      <label for="token">${t('signin.token')}</label>
       <input id="token" name="token" type="password" autocomplete="current-password" required value=${token}
         onInput=${(e: Event) => setToken((e.target as HTMLInputElement).value)} />
       <label class="check"><input type="checkbox" checked=${remember}
-        onChange=${(e: Event) => setRemember((e.target as HTMLInputElement).checked)} /> Remember on this device</label>
-      <button type="submit" class="primary">Sign in</button>
+        onChange=${(e: Event) => setRemember((e.target as HTMLInputElement).checked)} /> ${t('signin.remember')}</label>
+      <button type="submit" class="primary">${t('signin.submit')}</button>
     </form>
   </main>`;
 }
