@@ -32,7 +32,6 @@ import { DIALECTS, useTestDatabase } from '../helpers/databases.js';
  * day and all time. On all three databases.
  */
 
-// biome-ignore lint/suspicious/noExplicitAny: the tables are reached with raw SQL and ad-hoc shapes.
 type AnyDb = Kysely<any>;
 
 const SQL_DIALECTS: Record<DialectName, SqlDialect> = {
