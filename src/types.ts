@@ -98,13 +98,28 @@ export interface PageOptions {
   pageSize?: number;
   /** @defaultValue `'-created_at'` */
   ordering?: string;
+  /**
+   * Keyset paging: the `nextCursor` or `previousCursor` of a page. The page starts right after (or ends right before)
+   * that position, at a cost that does not grow with depth; `page` is then ignored.
+   */
+  cursor?: string;
 }
 
 export interface ExecutionPage {
+  /**
+   * Runs matching the filters: exact when `countIsExact` is true; otherwise (a large list the maintained counts
+   * cannot answer) an estimate, known to be above the exact bound.
+   */
   count: number;
+  /** `false` when `count` is an estimate. Absent on pages made by other means. */
+  countIsExact?: boolean;
   page: number;
   pageSize: number;
   results: TaskExecution[];
+  /** Cursor of the next page, or null when this is the last one. */
+  nextCursor?: string | null;
+  /** Cursor of the previous page, or null when this is the first one. */
+  previousCursor?: string | null;
 }
 
 /** Counts per status. */

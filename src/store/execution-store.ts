@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import { ValidationError } from '../errors.js';
 import { isCompletedStatus, TaskStatus, type TaskStatusValue } from '../status.js';
 import {
@@ -15,7 +15,7 @@ import {
 import { countsFromAggregates, type StatsTables, seriesFromAggregates } from './aggregates/index.js';
 import { type Granularity, type MetadataMerge, metadataMerge, type SqlDialect } from './dialect.js';
 import type { Effect, GuardedValue } from './effect.js';
-import { applyFilters, parseDateBound, validateFilters } from './filters.js';
+import { applyFilters, decodeCursor, encodeCursor, keysetAfter, parseDateBound, validateFilters } from './filters.js';
 import type { ImportBatchResult, ImportRun } from './import.js';
 import { REGISTER_BATCH_SQL, UPDATE_BATCH_SQL } from './postgres/batch.js';
 import { IMPORT_BATCH_SQL } from './postgres/import.js';
@@ -77,6 +77,14 @@ class Slot {
 }
 /** Rows per INSERT of an import on MySQL and SQLite (17 placeholders each). */
 const IMPORT_ROWS_PER_STATEMENT = 1000;
+/**
+ * A list's count is exact up to this many matching runs when the aggregates cannot answer it; past it, PostgreSQL
+ * estimates (see `ExecutionStore.list`).
+ */
+export const EXACT_COUNT_BOUND = 10_000;
+/** Ordering fields holding timestamps, and those that may be NULL (keyset paging treats them apart). */
+const DATE_ORDERING: ReadonlySet<OrderingField> = new Set(['created_at', 'started_at', 'finished_at']);
+const NULLABLE_ORDERING: ReadonlySet<OrderingField> = new Set(['started_at', 'finished_at']);
 export const DEFAULT_PAGE_SIZE = 10;
 export const MAX_PAGE_SIZE = 100;
 
@@ -416,22 +424,123 @@ export class ExecutionStore {
     return rows[0] ? this.toExecution(rows[0]) : null;
   }
 
-  /** One page of runs matching `filters`, with the total count. Two queries. */
+  /**
+   * One page of runs matching `filters`, with the count of all matching runs. The page reads `pageSize + 1` rows
+   * (one more tells whether a next page exists) either at an offset (`page`) or after a cursor (`cursor`, keyset:
+   * the same cost at any depth). The count comes from the maintained aggregates when they cover the filters
+   * (exact, whatever the number of runs); otherwise it is counted exactly up to `EXACT_COUNT_BOUND` and, past that on
+   * PostgreSQL, estimated by the planner (`countIsExact: false`). MySQL and SQLite count exactly.
+   */
   async list(filters: ExecutionFilters, options: PageOptions = {}): Promise<ExecutionPage> {
     validateFilters(filters);
     const { page, pageSize, ordering } = normalizePage(options);
+    const orderingText = `${ordering.direction === 'desc' ? '-' : ''}${ordering.field}`;
+    const cursor = options.cursor === undefined ? null : decodeCursor(options.cursor, orderingText);
     const base = applyFilters(this.db.selectFrom('agentcore_task_execution'), filters, this.dialect);
-    const [countRow, rows] = await Promise.all([
-      base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst(),
-      base
-        .selectAll()
-        .orderBy(ordering.field, ordering.direction)
-        .orderBy('id', ordering.direction)
-        .limit(pageSize)
-        .offset((page - 1) * pageSize)
+    const isDate = DATE_ORDERING.has(ordering.field);
+    // PostgreSQL keeps microseconds, which a JS Date would drop: the cursor carries the stored value as text.
+    const exactKey = this.dialect.name === 'postgres' && isDate;
+    const direction = cursor?.before ? (ordering.direction === 'desc' ? 'asc' : 'desc') : ordering.direction;
+    let rowsQuery = base.selectAll();
+    if (exactKey)
+      rowsQuery = rowsQuery.select(
+        sql<string>`to_char(${sql.ref(ordering.field)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
+          'cursor_value',
+        ),
+      ) as never;
+    if (cursor) {
+      let value: unknown = cursor.value;
+      if (value !== null && isDate) {
+        const at = new Date(String(value));
+        if (Number.isNaN(at.getTime()))
+          throw new ValidationError('cursor is not valid: use the link of a previous page', 'cursor');
+        if (!exactKey) value = this.dialect.toDbDate(at);
+      }
+      rowsQuery = rowsQuery.where(
+        keysetAfter(ordering.field, direction, value, cursor.id, {
+          nullsHigh: this.dialect.name === 'postgres',
+          nullable: NULLABLE_ORDERING.has(ordering.field),
+          cast: exactKey ? 'timestamptz' : undefined,
+        }),
+      );
+    }
+    const offset = cursor ? 0 : (page - 1) * pageSize;
+    const [counted, fetched] = await Promise.all([
+      this.countMatching(filters, base),
+      rowsQuery
+        .orderBy(ordering.field, direction)
+        .orderBy('id', direction)
+        .limit(pageSize + 1)
+        .offset(offset)
         .execute(),
     ]);
-    return { count: Number(countRow?.n ?? 0), page, pageSize, results: rows.map(this.toExecution) };
+    const more = fetched.length > pageSize;
+    const rows = fetched.slice(0, pageSize);
+    if (cursor?.before) rows.reverse();
+    const key = (row: ExecutionRow, before: boolean): string =>
+      encodeCursor({
+        ordering: orderingText,
+        value: this.cursorValue(row, ordering.field),
+        id: Number(row.id),
+        before,
+      });
+    const first = rows[0];
+    const last = rows[rows.length - 1];
+    // Forward, rows before this page exist when it was reached by a cursor or is past page 1; backward, the mirror.
+    const hasPrevious = cursor ? (cursor.before ? more : true) : page > 1;
+    const hasNext = cursor?.before ? true : more;
+    const seen = offset + rows.length + (more ? 1 : 0);
+    return {
+      count: counted.exact ? counted.count : Math.max(counted.count, seen),
+      countIsExact: counted.exact,
+      page,
+      pageSize,
+      results: rows.map(this.toExecution),
+      nextCursor: hasNext && last ? key(last, false) : null,
+      previousCursor: hasPrevious && first ? key(first, true) : null,
+    };
+  }
+
+  /** The ordering value of `row` as a cursor holds it (see `list`). */
+  private cursorValue(row: ExecutionRow, field: OrderingField): string | null {
+    if (row.cursor_value !== undefined) return (row.cursor_value as string | null) ?? null;
+    const value = row[field];
+    if (value === null || value === undefined) return null;
+    return value instanceof Date ? value.toISOString() : String(value);
+  }
+
+  /**
+   * How many runs match: exact from the aggregates when they cover the filters; else exact up to
+   * `EXACT_COUNT_BOUND` (a count over a `LIMIT` subquery, so its cost is bounded); past it, PostgreSQL's row estimate
+   * of the filtered query (`EXPLAIN`). MySQL and SQLite count exactly.
+   */
+  private async countMatching(
+    filters: ExecutionFilters,
+    base: SelectQueryBuilder<Database, 'agentcore_task_execution', object>,
+  ): Promise<{ count: number; exact: boolean }> {
+    const fromAggregates = await countsFromAggregates(this.db.withTables<StatsTables>(), filters);
+    if (fromAggregates) return { count: fromAggregates.reduce((sum, row) => sum + row.n, 0), exact: true };
+    if (this.dialect.name !== 'postgres') {
+      const row = await base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
+      return { count: Number(row?.n ?? 0), exact: true };
+    }
+    const bounded = await this.db
+      .selectFrom(
+        base
+          .select(sql<number>`1`.as('one'))
+          .limit(EXACT_COUNT_BOUND + 1)
+          .as('matching'),
+      )
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .executeTakeFirst();
+    const n = Number(bounded?.n ?? 0);
+    if (n <= EXACT_COUNT_BOUND) return { count: n, exact: true };
+    const query = base.select(sql<number>`1`.as('one')).compile();
+    const { rows } = await this.db.executeQuery<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(
+      CompiledQuery.raw(`explain (format json) ${query.sql}`, [...query.parameters]),
+    );
+    const estimate = Math.round(Number(rows[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'] ?? 0));
+    return { count: Math.max(estimate, EXACT_COUNT_BOUND + 1), exact: false };
   }
 
   /**

@@ -110,3 +110,74 @@ export function applyFilters<O>(
   }
   return q;
 }
+
+// ── Keyset (cursor) paging ──────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * A position in a list: the ordering value and id of the row the page starts after (`before`: the row the page ends
+ * before, for the previous page), under one `ordering` (`-created_at`, `status`, …). Sent as an opaque string.
+ */
+export interface Cursor {
+  ordering: string;
+  /** The ordering column's value as stored (timestamps as ISO text at the column's precision), or null. */
+  value: string | null;
+  id: number;
+  before: boolean;
+}
+
+/** `cursor` as the opaque string a `next`/`previous` link carries: base64url of a small JSON array. */
+export function encodeCursor(cursor: Cursor): string {
+  const parts: unknown[] = [cursor.ordering, cursor.value, cursor.id];
+  if (cursor.before) parts.push(1);
+  return Buffer.from(JSON.stringify(parts), 'utf8').toString('base64url');
+}
+
+/**
+ * Reads a cursor made by `encodeCursor` for a list under `ordering`. Throws a `ValidationError` naming `cursor` for
+ * anything else, including a cursor of another ordering (the position would mean nothing there).
+ */
+export function decodeCursor(text: string, ordering: string): Cursor {
+  const bad = () => new ValidationError('cursor is not valid: use the link of a previous page', 'cursor');
+  if (typeof text !== 'string' || text.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(text)) throw bad();
+  let parts: unknown;
+  try {
+    parts = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  if (!Array.isArray(parts) || parts.length < 3 || parts.length > 4) throw bad();
+  const [o, value, id, before] = parts;
+  if (typeof o !== 'string' || (value !== null && typeof value !== 'string') || !Number.isSafeInteger(id)) throw bad();
+  if (before !== undefined && before !== 1) throw bad();
+  if (o !== ordering)
+    throw new ValidationError(`cursor belongs to ordering ${o}, not ${ordering}: start again from page 1`, 'cursor');
+  return { ordering: o, value, id: id as number, before: before === 1 };
+}
+
+/**
+ * The `WHERE` condition of the rows after `(value, id)` in the order `field direction, id direction`: the keyset
+ * that makes a page cost the same at any depth. `nullsHigh` says where the database sorts NULL (PostgreSQL: above
+ * every value, so first in a descending order; MySQL and SQLite: below). `value` is the bound parameter as the driver
+ * wants it (null for a NULL ordering value); `nullable` is false for columns that never hold NULL, which keeps the
+ * condition a plain index range (`field <= value and (…)`).
+ */
+export function keysetAfter(
+  field: string,
+  direction: 'asc' | 'desc',
+  value: unknown,
+  id: number,
+  options: { nullsHigh: boolean; nullable: boolean; cast?: string },
+) {
+  const f = sql.ref(field);
+  const cmp = sql.raw(direction === 'desc' ? '<' : '>');
+  const cmpEq = sql.raw(direction === 'desc' ? '<=' : '>=');
+  const v = options.cast ? sql`cast(${value} as ${sql.raw(options.cast)})` : sql`${value}`;
+  const nullsFirst = (direction === 'desc') === options.nullsHigh;
+  if (value === null) {
+    // Past a NULL: the other NULLs further along by id, then (when NULLs come first) every non-NULL value.
+    const sameNull = sql<boolean>`(${f} is null and id ${cmp} ${id})`;
+    return nullsFirst ? sql<boolean>`(${sameNull} or ${f} is not null)` : sameNull;
+  }
+  const after = sql<boolean>`(${f} ${cmpEq} ${v} and (${f} ${cmp} ${v} or id ${cmp} ${id}))`;
+  return options.nullable && !nullsFirst ? sql<boolean>`(${after} or ${f} is null)` : after;
+}
