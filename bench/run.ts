@@ -27,7 +27,11 @@ if (want('4'))
     recent: Math.round(100_000 * scale),
     rate: 500,
     quietMs: Math.max(2000, 5000 * scale),
-    variants: [{ realtime: true }, { pauseRatio: 0, realtime: true }, { realtime: false }],
+    variants: [
+      { realtime: true, writer: false },
+      { realtime: true, writer: true },
+      { realtime: false, writer: true },
+    ],
   });
 if (want('5'))
   await stream({

@@ -1,10 +1,11 @@
 /**
- * Part 4 — cleanup. 500,000 completed runs older than the retention (plus recent runs that must stay) in
- * PostgreSQL; `tasks.maintenance.cleanupOldExecutions()` deletes them in batches while another instance (its own
- * connections) registers new runs at a steady rate. Reported: the total cleanup time, and the inserter's p99 latency
- * during cleanup against its p99 just before and just after, without cleanup (goal: at most 3×). Each variant runs on a
- * fresh set of expired rows: the defaults, the same without pauses between statements (what pacing buys), and the
- * defaults without live updates (what announcing the deletions costs).
+ * Part 4 — cleanup. Runs older than the retention with the real status mix (SUCCESS 82 %, FAILURE 6 %, PENDING 4 %,
+ * STARTED 3 %, REVOKED 3 %, RETRY 2 %: the old unfinished runs are kept by `onlyCompleted` and must not slow cleanup
+ * down), plus recent runs that must stay, in PostgreSQL. First one raw `DELETE … WHERE created_at < $1 AND status IN
+ * (…)` on a copy of the table (the time to beat: goal ≤ 2× it), then `tasks.maintenance.cleanupOldExecutions()` on
+ * fresh expired rows per variant: alone (full speed), and while another instance (its own connections) registers new
+ * runs at a steady rate, reporting the inserter's p99 during cleanup against its p99 just before and just after (goal:
+ * at most 3×). `BENCH_CLEANUP_EXPIRED=5000000` sets the rows deleted (default: the scale's 500,000).
  */
 import pg from 'pg';
 import { createAgentcoreTask, silentLogger } from '../../src/index.js';
@@ -58,8 +59,11 @@ export async function cleanup(opts: {
    * Each on a fresh set of expired rows. `realtime: false`: both instances without live updates. `pauseRatio`
    * absent: the default.
    */
-  variants: Array<{ batchSize?: number; pauseRatio?: number; realtime: boolean }>;
+  variants: Array<{ batchSize?: number; pauseRatio?: number; realtime: boolean; writer: boolean }>;
 }) {
+  const expired = Number(process.env.BENCH_CLEANUP_EXPIRED) || opts.expired;
+  // Rows to generate so that about `expired` of them are completed (91 % of the mix).
+  const generated = Math.round(expired / 0.91);
   const db = await createTestDatabase('postgres');
   // Defaults a user gets on PostgreSQL: live updates over LISTEN/NOTIFY (cleanup announces every run it deletes).
   const open = (realtime: boolean) =>
@@ -84,14 +88,53 @@ export async function cleanup(opts: {
         metadata: { i },
       });
     const runs: Record<string, unknown> = {};
-    for (const [round, { batchSize, pauseRatio, realtime }] of opts.variants.entries()) {
+    const completedBefore = async (table: string) => {
+      const { rows } = await admin.query<{ n: string }>(
+        `select count(*) as n from ${table} where created_at < now() - interval '30 days' and status in ('SUCCESS', 'FAILURE', 'REVOKED')`,
+      );
+      return Number(rows[0].n);
+    };
+    // The baseline: one raw DELETE of the same rows on a copy of the table (indexes included), settled the same way.
+    genSeconds += await generateExecutions(db.url, {
+      rows: generated,
+      from: 1,
+      daysAgoFrom: 31,
+      daysAgoTo: 60,
+      runningShare: 0,
+    });
+    await admin.query('create table raw_copy (like agentcore_task_execution including all)');
+    await admin.query('insert into raw_copy select * from agentcore_task_execution');
+    await admin.query("delete from agentcore_task_execution where created_at < now() - interval '30 days'");
+    await admin.query('vacuum analyze raw_copy');
+    await admin.query('vacuum analyze agentcore_task_execution');
+    await admin.query('checkpoint');
+    const rawExpected = await completedBefore('raw_copy');
+    const rawStarted = performance.now();
+    const raw = await admin.query(
+      `delete from raw_copy where created_at < $1 and status in ('SUCCESS', 'FAILURE', 'REVOKED')`,
+      [new Date(Date.now() - 30 * 86_400_000)],
+    );
+    const rawSeconds = (performance.now() - rawStarted) / 1000;
+    await admin.query('drop table raw_copy');
+    measured(
+      PART,
+      `raw single DELETE … WHERE created_at < $1 AND status IN (…) of ${rawExpected.toLocaleString('en')} rows (copy)`,
+      's',
+      rawSeconds,
+      null,
+      '',
+      raw.rowCount === rawExpected ? null : false,
+      `${Math.round((raw.rowCount ?? 0) / rawSeconds)} rows/s; ${generated - rawExpected} old unfinished runs kept`,
+    );
+    for (const [round, { batchSize, pauseRatio, realtime, writer: withWriter }] of opts.variants.entries()) {
       if (!realtime && round > 0) {
         await Promise.all([tasks.close(), writer.close()]);
         [tasks, writer] = await Promise.all([open(false), open(false)]);
       }
+      // Unfinished old runs of the earlier rounds stay (as in a real table): each round steps over more of them.
       genSeconds += await generateExecutions(db.url, {
-        rows: opts.expired,
-        from: 1 + round * opts.expired,
+        rows: generated,
+        from: 1 + (round + 1) * generated,
         daysAgoFrom: 31,
         daysAgoTo: 60,
         runningShare: 0,
@@ -101,40 +144,60 @@ export async function cleanup(opts: {
       // the full-page images a real one writes, and no checkpoint of the load lands in a window by chance).
       await admin.query('vacuum analyze agentcore_task_execution');
       await admin.query('checkpoint');
+      const expected = await completedBefore('agentcore_task_execution');
+      const label = [
+        `batchSize ${batchSize ?? DEFAULT_CLEANUP_BATCH_SIZE}`,
+        `pauseRatio ${pauseRatio ?? DEFAULT_CLEANUP_PAUSE_RATIO}`,
+        ...(realtime ? [] : ['live updates off']),
+        withWriter ? `writer ${opts.rate}/s` : 'no other writer',
+      ].join(', ');
+      const run = async () => {
+        const t = performance.now();
+        const result = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 30, batchSize, pauseRatio });
+        return { result, seconds: (performance.now() - t) / 1000 };
+      };
+      if (!withWriter) {
+        const { result, seconds } = await run();
+        measured(
+          PART,
+          `cleanup of ${expected.toLocaleString('en')} expired rows (${label})`,
+          's',
+          seconds,
+          rawSeconds,
+          '≤ 2× raw DELETE',
+          result.deleted_count === expected ? seconds <= 2 * rawSeconds : false,
+          `${Math.round(result.deleted_count / seconds)} rows/s; ${result.deleted_count} deleted; raw DELETE ${rawSeconds.toFixed(2)} s`,
+        );
+        runs[label] = { seconds, result, rawSeconds };
+        continue;
+      }
       // Warm up, then the quiet figure, then the same load during cleanup.
       // 10 s: after the checkpoint, the writer's first change to each index page logs the whole page, which slows its
       // commits for several seconds; the quiet figure should not include that (nor a fresh pool's connects, nor JIT).
       await steadyInserter(register(`warm${round}`), opts.rate).stopAfter(10_000);
       const quiet = await steadyInserter(register(`quiet${round}`), opts.rate).stopAfter(opts.quietMs);
       const busyLoad = steadyInserter(register(`busy${round}`), opts.rate);
-      const t = performance.now();
-      const result = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 30, batchSize, pauseRatio });
-      const seconds = (performance.now() - t) / 1000;
+      const { result, seconds } = await run();
       const busy = await busyLoad.stop();
       const after = await steadyInserter(register(`after${round}`), opts.rate).stopAfter(opts.quietMs);
       // The quiet figure pools the windows just before and just after: the same conditions around the cleanup.
       const q = summarize([...quiet.samples, ...after.samples]);
       const b = summarize(busy.samples);
-      const label = [
-        `batchSize ${batchSize ?? DEFAULT_CLEANUP_BATCH_SIZE}`,
-        `pauseRatio ${pauseRatio ?? DEFAULT_CLEANUP_PAUSE_RATIO}`,
-        ...(realtime ? [] : ['live updates off']),
-      ].join(', ');
       const before = summarize(quiet.samples);
       const afterwards = summarize(after.samples);
       measured(
         PART,
-        `cleanup of ${opts.expired.toLocaleString('en')} expired rows (${label})`,
+        `cleanup of ${expected.toLocaleString('en')} expired rows (${label})`,
         's',
         seconds,
         null,
         '',
-        result.deleted_count === opts.expired ? null : false,
+        result.deleted_count === expected ? null : false,
         `${Math.round(result.deleted_count / seconds)} rows/s; ${result.deleted_count} deleted`,
       );
       latency(
         PART,
-        `inserter p99 during cleanup (${label}; ${opts.rate}/s)`,
+        `inserter p99 during cleanup (${label})`,
         'p99 ms',
         b.p99,
         q.p99,
@@ -149,7 +212,9 @@ export async function cleanup(opts: {
       .where('task_id', 'like', 'bench-%')
       .executeTakeFirstOrThrow();
     details.cleanup = {
-      expired: opts.expired,
+      expired,
+      generatedPerRound: generated,
+      rawSeconds,
       recent: opts.recent,
       recentLeft: Number(left.n),
       generateSeconds: Math.round(genSeconds),

@@ -83,8 +83,9 @@ export const ACTIVITY_WINDOW_MS = 1_250;
 const BUSY_ROWS_PER_SECOND = 20;
 
 /**
- * Watches the database's counters of rows inserted and updated (server-wide: writers of other databases share the
- * write-ahead log and the disk). `state` is refreshed by `poll()` once per window.
+ * Watches the database's counters of rows inserted and updated: of this database on PostgreSQL (its own writers are
+ * the ones that wait; a busy neighbour database still shows in the statements' own latency), of the server on
+ * MySQL/MariaDB (it has no per-database counters). `state` is refreshed by `poll()` once per window.
  */
 export class ActivityMonitor {
   state: OthersWriting;
@@ -127,7 +128,7 @@ function counterReader(db: Kysely<Database>, dialect: DialectName): (() => Promi
   if (dialect === 'postgres')
     return async () => {
       const { rows } = await sql<{ n: string | number | null }>`
-        select sum(tup_inserted + tup_updated) as n from pg_stat_database`.execute(db);
+        select tup_inserted + tup_updated as n from pg_stat_database where datname = current_database()`.execute(db);
       return Number(rows[0]?.n ?? 0);
     };
   if (dialect === 'mysql')
