@@ -17,7 +17,7 @@ export const en = {
   'prefs.zone': 'Time zone of the times shown',
   'prefs.zoneLocal': 'Local time',
   'prefs.theme': 'Colour theme',
-  'prefs.themeSystem': 'Theme: system',
+  'prefs.themeSystem': 'Auto theme',
   'prefs.themeLight': 'Light',
   'prefs.themeDark': 'Dark',
   'error.unreachable': 'Can’t reach the server — retrying…',

@@ -19,7 +19,7 @@ export const zhCN: Record<MessageKey, string> = {
   'prefs.zone': '显示时间所用的时区',
   'prefs.zoneLocal': '本地时间',
   'prefs.theme': '配色',
-  'prefs.themeSystem': '配色：跟随系统',
+  'prefs.themeSystem': '自动配色',
   'prefs.themeLight': '浅色',
   'prefs.themeDark': '深色',
   'error.unreachable': '无法连接服务器，正在重试…',
