@@ -15,6 +15,7 @@ const COMMANDS: Record<string, [summary: string, load: () => Promise<{ default: 
   stats: ['Count runs by status, module and task name (--json)', () => import('./commands/stats.js')],
   import: ['Import runs from JSON Lines (detail wire format; idempotent)', () => import('./commands/import.js')],
   cleanup: ['Delete old runs now (retention)', () => import('./commands/cleanup.js')],
+  'rebuild-stats': ['Recount the stats aggregates from the runs (online)', () => import('./commands/rebuild-stats.js')],
   'mark-timeout': ['Mark silent STARTED runs as timed out now', () => import('./commands/mark-timeout.js')],
   worker: ['Run the BullMQ maintenance worker and its schedules', () => import('./commands/worker.js')],
 };
