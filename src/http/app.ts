@@ -7,11 +7,12 @@ import { matchedRoutes } from 'hono/route';
 import { getPathNoStrict } from 'hono/utils/url';
 import type { AgentcoreTask } from '../create.js';
 import { registerDashboardRoutes } from '../dashboard/serve.js';
-import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ForbiddenError, NotFoundError } from '../errors.js';
 import { settingsToWire } from '../settings.js';
 import type { ExecutionFilters, TaskExecution } from '../types.js';
+import { BODY_DEFAULTS, readJsonBody } from './body.js';
 import type { HttpContext, HttpEnv, ResolvedHandlerOptions } from './context.js';
-import { AuthenticationRequiredError, errorToResponse, JSON_HEADERS, notFound } from './errors.js';
+import { AuthenticationRequiredError, errorToResponse, HttpRequestError, JSON_HEADERS, notFound } from './errors.js';
 import { registerMetricsRoute } from './metrics.js';
 import { BufferedResponse } from './node.js';
 import { buildOpenApiDocument, type ResponseDoc, type RouteDoc } from './openapi.js';
@@ -100,6 +101,14 @@ export function pageUrl(requestUrl: string, page: number): string {
   return url.toString();
 }
 
+/** The URL of the same request with `cursor` set and `page` dropped (keyset paging). */
+export function cursorUrl(requestUrl: string, cursor: string): string {
+  const url = new URL(requestUrl);
+  url.searchParams.delete('page');
+  url.searchParams.set('cursor', cursor);
+  return url.toString();
+}
+
 const r400: ResponseDoc = { description: 'Invalid parameter: `{ error, field }`', schema: validationErrorSchema };
 const r401: ResponseDoc = { description: 'No user', schema: detailErrorSchema };
 const r403: ResponseDoc = { description: 'Not allowed', schema: detailErrorSchema };
@@ -118,6 +127,7 @@ const metadataFilterParam = {
  */
 export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<unknown>): TasksApp {
   const ctx: HttpContext = { tasks, options };
+  const maxBodyBytes = positiveInteger(options.maxBodyBytes) ?? BODY_DEFAULTS.maxBodyBytes;
   const { tracker } = tasks;
   const root = new Hono<HttpEnv>({ getPath: routingPath });
   root.onError((error) =>
@@ -126,7 +136,18 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       isTransientDatabaseError: (e) => tasks.dialect.isTransientError(e),
     }),
   );
+  // Known paths, each with the methods it takes: a path that exists answers another method with 405 and `Allow`.
+  const knownPaths: Array<{ pattern: RegExp; methods: Set<string> }> = [];
   root.notFound((c) => {
+    const path = routingPath(c.req.raw, { env: c.env });
+    const allowed = new Set<string>();
+    for (const known of knownPaths) if (known.pattern.test(path)) for (const m of known.methods) allowed.add(m);
+    if (allowed.size > 0) {
+      if (allowed.has('GET')) allowed.add('HEAD');
+      const allow = [...allowed].join(', ');
+      const message = `Method "${c.req.method}" not allowed.`;
+      return errorToResponse(new HttpRequestError(405, message, { allow }), { logger: tasks.logger });
+    }
     const response = json(c, { detail: 'Not found.' }, 404);
     unmatched.add(response);
     return response;
@@ -136,8 +157,13 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
   const routes: RouteDoc[] = [];
   const route: RegisterRoute = (doc, handler) => {
     routes.push(doc);
+    const method = doc.method.toUpperCase();
     // Registered without the trailing slash: `routingPath` drops it from request paths, so both forms match.
-    app.on(doc.method.toUpperCase(), doc.path.replace(/\{(\w+)\}/g, ':$1').replace(/\/$/, ''), handler);
+    app.on(method, doc.path.replace(/\{(\w+)\}/g, ':$1').replace(/\/$/, ''), handler);
+    const source = `^${escapeRegExp(`${options.prefix}${doc.path}`.replace(/\/$/, '')).replace(/\\\{\w+\\\}/g, '[^/]+')}$`;
+    const known = knownPaths.find((k) => k.pattern.source === source);
+    if (known) known.methods.add(method);
+    else knownPaths.push({ pattern: new RegExp(source), methods: new Set([method]) });
   };
 
   // ── Routes that do their own authentication (metrics scrape token, dashboard assets) go here, before
@@ -165,14 +191,34 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       page: query.page,
       pageSize: query.page_size,
       ordering: query.ordering,
+      cursor: query.cursor,
     });
-    if (page.page > 1 && (page.page - 1) * page.pageSize >= page.count) throw new NotFoundError('Invalid page.');
     const serialize = metadataView(query);
+    const results = page.results.map((run) => serializeExecution(run, serialize));
+    const cursorLink = (cursor: string | null | undefined) => (cursor ? cursorUrl(c.req.url, cursor) : null);
+    // Keyset paging (an extension): a request with a cursor gets cursor links, at a cost that does not grow with depth.
+    if (query.cursor !== undefined)
+      return json(c, {
+        count: page.count,
+        ...(page.countIsExact === false ? { count_is_exact: false } : {}),
+        next: cursorLink(page.nextCursor),
+        previous: cursorLink(page.previousCursor),
+        results,
+      });
+    if (page.page > 1 && page.results.length === 0) throw new NotFoundError('Invalid page.');
+    // Past the exact count bound the next link carries a cursor, so following links stays cheap on a long list.
+    const next =
+      page.countIsExact === false
+        ? cursorLink(page.nextCursor)
+        : page.page * page.pageSize < page.count
+          ? pageUrl(c.req.url, page.page + 1)
+          : null;
     return json(c, {
       count: page.count,
-      next: page.page * page.pageSize < page.count ? pageUrl(c.req.url, page.page + 1) : null,
+      ...(page.countIsExact === false ? { count_is_exact: false } : {}),
+      next,
       previous: page.page > 1 ? pageUrl(c.req.url, page.page - 1) : null,
-      results: page.results.map((run) => serializeExecution(run, serialize)),
+      results,
     });
   };
 
@@ -386,12 +432,14 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
         400: r400,
         401: r401,
         403: r403,
+        413: { description: 'The body is larger than `maxBodyBytes` (default 1 MiB)', schema: detailErrorSchema },
+        415: { description: 'The body is not `application/json`', schema: detailErrorSchema },
       },
     },
     async (c) => {
       if (!(await options.isAdmin(c.get('user'))))
         throw new ForbiddenError('Only admins may change the configuration.');
-      const body = await readJsonBody(c);
+      const body = await readJsonBody(c.req.raw, maxBodyBytes);
       return json(c, settingsToWire(await tasks.settings.patch(body)));
     },
   );
@@ -440,12 +488,10 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
   return { app: root, routes, context: ctx };
 }
 
-async function readJsonBody(c: Context<HttpEnv>): Promise<unknown> {
-  const text = await c.req.text();
-  if (text.trim() === '') throw new ValidationError('body must be a JSON object', 'body');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ValidationError('body is not valid JSON', 'body');
-  }
+function positiveInteger(value: number | undefined): number | undefined {
+  return value !== undefined && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,5 +1,6 @@
 import type { AgentcoreTask } from '../create.js';
 import type { DashboardOptions } from '../dashboard/serve.js';
+import type { BodyOptions } from './body.js';
 import type { MetricsOptions } from './metrics.js';
 import type { StreamOptions } from './stream.js';
 
@@ -23,7 +24,11 @@ export type GetUser<Native = undefined> = (
 ) => HttpUser | null | undefined | Promise<HttpUser | null | undefined>;
 
 /** Options of `createHandler` / `tasks.handler()` and of the Express and Fastify mounts. */
-export interface HandlerOptions<Native = undefined> extends StreamOptions, MetricsOptions, DashboardOptions {
+export interface HandlerOptions<Native = undefined>
+  extends StreamOptions,
+    MetricsOptions,
+    DashboardOptions,
+    BodyOptions {
   /** Who is calling (the host's authentication). Required: without a user every route answers 401. */
   getUser: GetUser<Native>;
   /**

@@ -9,6 +9,29 @@ export class AuthenticationRequiredError extends Error {
   }
 }
 
+/**
+ * An HTTP-level refusal that is about the request's form, not its content: a method the path does not take (405 with
+ * `Allow`), a body that is not JSON (415), a body over the limit (413). `headers` go on the answer.
+ */
+export class HttpRequestError extends Error {
+  override name = 'HttpRequestError';
+  constructor(
+    readonly status: 405 | 413 | 415,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** The client went away while its request body was being read: nothing to answer, and nothing is wrong here. */
+export class RequestAbortedError extends Error {
+  override name = 'RequestAbortedError';
+  constructor(options?: ErrorOptions) {
+    super('The client closed the connection before its request body was read.', options);
+  }
+}
+
 /** The body of a 400: the message and the query parameter or body field at fault. */
 export interface ValidationErrorBody {
   error: string;
@@ -16,7 +39,7 @@ export interface ValidationErrorBody {
 }
 
 /**
- * The body of a 401, 403, 503 and 500: DRF's `detail` (what a front end written for the seed reads) and the same
+ * The body of a 401, 403, 405, 413, 415, 429, 503 and 500: DRF's `detail` (what a front end written for the seed reads) and the same
  * message as `error` (the key of our 400s), so a client can read either. A 404 is `{ detail }` alone, as the spec's
  * `{"detail": "Invalid page."}`.
  */
@@ -48,8 +71,8 @@ const json = (body: unknown, status: number, headers?: Record<string, string>) =
 
 /**
  * The one place where errors become HTTP responses: `ValidationError` → 400 `{ error, field }`,
- * missing user → 401, `ForbiddenError` → 403, `NotFoundError` → 404, `BackendUnavailableError` (or an unreachable
- * database) → 503, with `{ detail, error }` (404: `{ detail }`); anything else → 500, logged, with no internals in the body.
+ * missing user → 401, `ForbiddenError` → 403, `NotFoundError` → 404, `HttpRequestError` → its 405/413/415,
+ * `BackendUnavailableError` (or an unreachable database) → 503, an upload the client aborted → 400 logged as such, with `{ detail, error }` (404: `{ detail }`); anything else → 500, logged, with no internals in the body.
  */
 export function errorToResponse(error: unknown, options: ErrorMappingOptions): Response {
   if (error instanceof ValidationError)
@@ -58,6 +81,12 @@ export function errorToResponse(error: unknown, options: ErrorMappingOptions): R
   if (error instanceof ForbiddenError) return json(detail(error.message), 403);
   if (error instanceof NotFoundError) return json({ detail: error.message || 'Not found.' }, 404);
   if (error instanceof BackendUnavailableError) return json(detail(error.message), 503);
+  if (error instanceof HttpRequestError) return json(detail(error.message), error.status, { ...error.headers });
+  if (error instanceof RequestAbortedError) {
+    // Not a failure of ours (nor the database's): the client is gone, so the answer is only for the log.
+    options.logger.info({ err: error }, 'agentcore-task: client aborted the request while sending its body');
+    return json(detail(error.message), 400, { connection: 'close' });
+  }
   if (options.isTransientDatabaseError?.(error)) {
     options.logger.warn({ err: error }, 'agentcore-task: database unavailable while serving a request');
     return json(detail('The database is unavailable; try again shortly.'), 503);

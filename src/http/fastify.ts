@@ -33,9 +33,10 @@ export const tasksFastify: FastifyPluginAsync<TasksFastifyOptions> = async funct
   const { tasks, prefix: _registered, ...handlerOptions } = options;
   // fastify.prefix is the full prefix of this context, including the prefixes of enclosing plugins.
   const handler = createNodeHandler(tasks, { ...handlerOptions, prefix: fastify.prefix });
-  // The Web handler reads the body itself; keep Fastify's parsers from turning it into something else first.
+  // The Web handler reads the body itself (its type checked, its size limited, stopping past the limit): keep Fastify's
+  // parsers from reading it first, into memory and under other rules.
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
   const serve = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack(); // the response is written to reply.raw, streamed

@@ -3,7 +3,6 @@
  * `node:` modules, so neither framework is loaded by this package.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 
 const BODYLESS = new Set(['GET', 'HEAD']);
 
@@ -46,10 +45,60 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, init: We
       headers.delete('content-length');
     }
   } else if (body === undefined && !req.readableEnded) {
-    requestInit.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+    requestInit.body = bodyStream(req);
     requestInit.duplex = 'half'; // required by fetch for a streamed request body
   }
   return new Request(init.url, requestInit);
+}
+
+/**
+ * The body of a Node request as a Web stream, pulled with backpressure. Unlike `Readable.toWeb`, cancelling it (or
+ * leaving it unread, as a 413 does) only stops reading: destroying the request would destroy the socket, and the client
+ * would get a reset instead of the answer.
+ */
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let stop = () => {};
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const onData = (chunk: Buffer | string) => {
+          controller.enqueue(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : new Uint8Array(chunk));
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        };
+        const onEnd = () => {
+          stop();
+          controller.close();
+        };
+        const onError = (error: Error) => {
+          stop();
+          controller.error(error);
+        };
+        // Closed before `end`: the client went away mid-body.
+        const onClose = () => {
+          if (!req.complete) onError(new Error('request aborted'));
+        };
+        stop = () => {
+          req.off('data', onData);
+          req.off('end', onEnd);
+          req.off('error', onError);
+          req.off('close', onClose);
+          req.pause();
+        };
+        req.on('data', onData);
+        req.once('end', onEnd);
+        req.once('error', onError);
+        req.once('close', onClose);
+        req.pause();
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        stop();
+      },
+    },
+    { highWaterMark: 16 * 1024, size: (chunk) => chunk.byteLength },
+  );
 }
 
 /** A Node request's headers as Web `Headers` (HTTP/2 pseudo-headers left out). */

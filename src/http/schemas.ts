@@ -122,6 +122,10 @@ const listOnlyParams = {
     `Results per page (default ${DEFAULT_PAGE_SIZE}, larger than ${MAX_PAGE_SIZE} is clamped).`,
     MAX_PAGE_SIZE,
   ),
+  cursor: z.string().max(2048, 'cursor is not valid: use the link of a previous page').meta({
+    description:
+      'Extension: keyset paging. The opaque position a `next` or `previous` link carries; the page then starts right after it (or ends right before it) at a cost that does not grow with depth, and `page` is ignored. A cursor is tied to its `ordering`.',
+  }),
   ...metadataViewParams,
 };
 
@@ -212,7 +216,14 @@ export type ExecutionDetailJson = z.output<typeof executionDetailSchema>;
 /** One page of runs. */
 export const executionPageSchema = z.object({
   count: z.number().int(),
-  next: z.string().nullable().meta({ description: 'Absolute URL of the next page, or null.' }),
+  count_is_exact: z.literal(false).optional().meta({
+    description:
+      'Extension: present (`false`) when `count` is an estimate (a long list whose filters the maintained counts do not cover; exact up to 10,000). Absent when exact.',
+  }),
+  next: z.string().nullable().meta({
+    description:
+      'Absolute URL of the next page, or null. Carries `cursor` after a cursor request or past an estimated count.',
+  }),
   previous: z.string().nullable().meta({ description: 'Absolute URL of the previous page, or null.' }),
   results: z.array(executionSchema),
 });

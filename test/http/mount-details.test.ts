@@ -62,7 +62,11 @@ describe('Express and Fastify mounts', () => {
       });
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ retention_days: 12 });
-      const bad = await fetch(`${base}/config`, { method: 'PATCH', headers: { 'x-session': 'ok' }, body: '{oops' });
+      const bad = await fetch(`${base}/config`, {
+        method: 'PATCH',
+        headers: { 'x-session': 'ok', 'content-type': 'application/json' },
+        body: '{oops',
+      });
       expect(bad.status).toBe(400);
       expect(await bad.json()).toEqual({ error: 'body is not valid JSON', field: 'body' });
       const head = await fetch(`${base}/executions/`, { method: 'HEAD', headers: { 'x-session': 'ok' } });
