@@ -123,6 +123,6 @@ describe('OpenAPI document', () => {
       expect(doc.components.schemas, ref).toHaveProperty(name);
     }
     const page = doc.components.schemas.ExecutionPage as { properties: Record<string, unknown> };
-    expect(Object.keys(page.properties)).toEqual(['count', 'next', 'previous', 'results']);
+    expect(Object.keys(page.properties)).toEqual(['count', 'count_is_exact', 'next', 'previous', 'results']);
   });
 });
