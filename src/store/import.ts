@@ -4,7 +4,7 @@
  *
  * Every value goes through the same storage boundary as the tracker (`json-safe.ts`): identifiers are refused when a
  * database could not store them exactly, other text is cleaned, payloads are made JSON-safe and capped. The input is
- * read as a stream and written in batches (`ExecutionStore.importRuns`), so memory stays flat whatever the file size,
+ * read as a stream and written in batches (`ExecutionStore.importRuns`, a bounded number in flight), so memory stays flat whatever the file size,
  * and a run whose `task_id` is already stored is left alone: importing the same file twice changes nothing.
  */
 import { ValidationError } from '../errors.js';
@@ -85,6 +85,8 @@ export interface ImportOptions {
   strict?: boolean;
   /** A payload serialized larger than this is stored as a truncation marker, as the tracker does. @defaultValue 1 MiB */
   maxPayloadBytes?: number;
+  /** Batches written at once (on separate connections). @defaultValue 2 on PostgreSQL, 1 elsewhere */
+  concurrency?: number;
   /** Bad lines kept in `ImportSummary.badLines`. @defaultValue 100 */
   maxReported?: number;
   /** Called after each batch with the running totals and the input bytes read so far. */
@@ -186,6 +188,24 @@ export function toImportRun(value: unknown, maxPayloadBytes = DEFAULT_MAX_PAYLOA
   };
 }
 
+/**
+ * One batch through `store.importRuns`, tried again when the database reports a deadlock or serialization failure:
+ * two batches in flight that share a `task_id` (or an aggregate row) may wait on each other, and the database then
+ * cancels one. Inserting again is safe (idempotent on `task_id`).
+ */
+async function writeBatch(store: ExecutionStore, rows: readonly ImportRun[]): Promise<ImportBatchResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.importRuns(rows);
+    } catch (error) {
+      const code = (error as { code?: unknown })?.code;
+      const retry = code === '40P01' || code === '40001' || code === 'ER_LOCK_DEADLOCK';
+      if (!retry || attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+    }
+  }
+}
+
 /** `line` parsed and validated, or the reason it is bad. */
 export function parseImportLine(line: string, lineNumber: number, maxPayloadBytes?: number): ImportRun | BadLine {
   let value: unknown;
@@ -222,8 +242,8 @@ export async function* readLines(
 }
 
 /**
- * Imports JSON Lines from `input` through `store.importRuns`, batch by batch: the next batch is parsed while the
- * previous one is being written. Empty lines are skipped. A bad line is reported (`onBadLine`, `badLines`) and skipped,
+ * Imports JSON Lines from `input` through `store.importRuns`, batch by batch: the next batch is parsed while earlier
+ * ones are being written (`concurrency` at most). Empty lines are skipped. A bad line is reported (`onBadLine`, `badLines`) and skipped,
  * or with `strict` stops the import (`stoppedAt`); batches written before stay written.
  */
 export async function importJsonLines(
@@ -247,26 +267,34 @@ export async function importJsonLines(
   };
   let bytes = 0;
   let batch: ImportRun[] = [];
-  let writing: Promise<void> = Promise.resolve();
+  // Batches in flight at once: on PostgreSQL two keep both the parser and the server busy; elsewhere one writer.
+  const concurrency = options.concurrency ?? (store.dialect.name === 'postgres' ? 2 : 1);
+  const inFlight = new Set<Promise<void>>();
+  let failed: unknown;
   const flush = async () => {
     const rows = batch;
     batch = [];
-    await writing; // one batch in flight at a time: order kept, memory bounded
     if (rows.length === 0) return;
+    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    if (failed) throw failed;
     const readBytes = bytes;
-    writing = store.importRuns(rows).then((result) => {
-      summary.inserted += result.inserted;
-      summary.existing += result.existing;
-      options.onBatch?.({
-        lines: summary.lines,
-        inserted: summary.inserted,
-        existing: summary.existing,
-        bad: summary.bad,
-        bytes: readBytes,
-      });
-    });
-    // Surface a failed write now rather than after parsing the next batch; handled again by the final await.
-    writing.catch(() => {});
+    const write: Promise<void> = writeBatch(store, rows)
+      .then((result) => {
+        summary.inserted += result.inserted;
+        summary.existing += result.existing;
+        options.onBatch?.({
+          lines: summary.lines,
+          inserted: summary.inserted,
+          existing: summary.existing,
+          bad: summary.bad,
+          bytes: readBytes,
+        });
+      })
+      .catch((error) => {
+        failed ??= error;
+      })
+      .finally(() => inFlight.delete(write));
+    inFlight.add(write);
   };
   let lineNumber = 0;
   for await (const { line, bytes: read } of readLines(input)) {
@@ -289,7 +317,8 @@ export async function importJsonLines(
     }
   }
   await flush(); // with `strict`, every line before the bad one is written too
-  await writing;
+  await Promise.all(inFlight);
+  if (failed) throw failed;
   summary.seconds = (performance.now() - started) / 1000;
   summary.rowsPerSecond = summary.seconds > 0 ? (summary.inserted + summary.existing) / summary.seconds : 0;
   return summary;

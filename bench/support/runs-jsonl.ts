@@ -1,0 +1,111 @@
+/**
+ * Generated runs as JSON Lines in the REST detail wire format, and loading them through `import` (the bench's way of
+ * filling a database, issue 17). The mix follows bench/support/generate.ts: 30 days of history, 20 modules (skewed),
+ * 10 task names per module, 1,000 users (skewed: user 1 has the most runs), 5 % system runs with no creator, 98 %
+ * completed (90 % SUCCESS, 8 % FAILURE, 2 % REVOKED), 2 % running or waiting in the last hour. Deterministic (seeded).
+ *
+ * As a script: `node --import tsx bench/support/runs-jsonl.ts N [FROM] > runs.jsonl` writes N runs
+ * (`bench-FROM` … ), for `agentcore-task import runs.jsonl`.
+ */
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { ExecutionStore } from '../../src/store/execution-store.js';
+import { type ImportSummary, importJsonLines } from '../../src/store/import.js';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+/** mulberry32: small, fast and seeded, so every bench run loads the same rows. */
+function prng(seed: number) {
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Run number `i` (1-based) as one JSON line, times relative to `now`. */
+export function runLine(i: number, now: number, random: () => number): string {
+  const m = Math.floor(20 * random() ** 1.5);
+  const t = Math.floor(10 * random());
+  const u = random() < 0.05 ? null : 1 + Math.floor(1000 * random() ** 1.3);
+  const d = 1 + Math.floor(60 * random());
+  const r3 = random();
+  const running = random() < 0.02;
+  const status = running
+    ? r3 < 0.5
+      ? 'STARTED'
+      : r3 < 0.85
+        ? 'PENDING'
+        : 'RETRY'
+    : r3 < 0.9
+      ? 'SUCCESS'
+      : r3 < 0.98
+        ? 'FAILURE'
+        : 'REVOKED';
+  const created = running ? now - random() * HOUR : now - random() * 30 * DAY;
+  const iso = (ms: number) => new Date(Math.floor(ms)).toISOString();
+  const completed = !running;
+  return JSON.stringify({
+    task_id: `bench-${i}`,
+    task_name: `module_${m}.task_${t}`,
+    module: `module_${m}`,
+    status,
+    created_at: iso(created),
+    started_at: status === 'PENDING' ? null : iso(created + 2000),
+    finished_at: completed ? iso(created + d * 1000) : null,
+    task_args: [],
+    task_kwargs: { n: i, user: u },
+    result: status === 'SUCCESS' ? { ok: true, items: i % 97 } : null,
+    error: status === 'FAILURE' ? `ValueError: bad input ${i}` : null,
+    traceback:
+      status === 'FAILURE' ? 'Error: bad input\n    at process (worker.js:12:7)\n    at run (worker.js:40:3)' : null,
+    created_by_id: u,
+    created_by_username: u === null ? null : `user${u}`,
+    queue_name: `module_${m}`,
+    metadata: { progress_percent: completed ? 100 : 40, progress_message: `step ${t}`, tenant: `tenant_${i % 50}` },
+  });
+}
+
+/** Writes runs `from` … `from + rows - 1` to `out`, respecting backpressure. */
+export async function writeRuns(out: Writable, rows: number, from = 1, now = Date.now()): Promise<void> {
+  const random = prng(from);
+  const chunk: string[] = [];
+  for (let i = from; i < from + rows; i++) {
+    chunk.push(runLine(i, now, random));
+    if (chunk.length === 1000 || i === from + rows - 1) {
+      const ok = out.write(`${chunk.join('\n')}\n`);
+      chunk.length = 0;
+      if (!ok) await new Promise((resolve) => out.once('drain', resolve));
+    }
+  }
+}
+
+/**
+ * Loads `rows` generated runs (`bench-from` …) into `store` through the import path: written to a temporary JSON Lines
+ * file first (so generation is not timed), then streamed through `importJsonLines`. Returns the import summary.
+ */
+export async function loadRuns(store: ExecutionStore, rows: number, from = 1): Promise<ImportSummary> {
+  const dir = mkdtempSync(join(tmpdir(), 'act-bench-runs-'));
+  const file = join(dir, 'runs.jsonl');
+  try {
+    const out = createWriteStream(file);
+    await writeRuns(out, rows, from);
+    await new Promise<void>((resolve, reject) =>
+      out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
+    return await importJsonLines(store, createReadStream(file, { highWaterMark: 1 << 20 }), { batchSize: 2000 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '')) {
+  const rows = Number(process.argv[2] ?? 1000);
+  const from = Number(process.argv[3] ?? 1);
+  await writeRuns(process.stdout, rows, from);
+}
