@@ -16,6 +16,7 @@ import { AuthenticationRequiredError, errorToResponse, HttpRequestError, JSON_HE
 import { registerMetricsRoute } from './metrics.js';
 import { BufferedResponse } from './node.js';
 import { buildOpenApiDocument, type ResponseDoc, type RouteDoc } from './openapi.js';
+import { originPolicy, publicRequestUrl, rejectCrossSiteRequest } from './origin.js';
 import {
   byTaskIdQuerySchema,
   configPatchBodySchema,
@@ -94,7 +95,7 @@ export function viewerOf(c: Context<HttpEnv>): Viewer {
 }
 
 /** The URL of the same request with `page` replaced (DRF style: page 1 has no `page` parameter). */
-export function pageUrl(requestUrl: string, page: number): string {
+export function pageUrl(requestUrl: string | URL, page: number): string {
   const url = new URL(requestUrl);
   if (page === 1) url.searchParams.delete('page');
   else url.searchParams.set('page', String(page));
@@ -102,7 +103,7 @@ export function pageUrl(requestUrl: string, page: number): string {
 }
 
 /** The URL of the same request with `cursor` set and `page` dropped (keyset paging). */
-export function cursorUrl(requestUrl: string, cursor: string): string {
+export function cursorUrl(requestUrl: string | URL, cursor: string): string {
   const url = new URL(requestUrl);
   url.searchParams.delete('page');
   url.searchParams.set('cursor', cursor);
@@ -127,6 +128,7 @@ const metadataFilterParam = {
  */
 export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<unknown>): TasksApp {
   const ctx: HttpContext = { tasks, options };
+  const origins = originPolicy(options);
   const maxBodyBytes = positiveInteger(options.maxBodyBytes) ?? BODY_DEFAULTS.maxBodyBytes;
   const { tracker } = tasks;
   const root = new Hono<HttpEnv>({ getPath: routingPath });
@@ -175,6 +177,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
   const authenticate: MiddlewareHandler<HttpEnv> = async function authenticate(c, next) {
     // A path no route matches falls through to notFound (so a mount at the root can hand it on), signed in or not.
     if (!matchedRoutes(c).some((r) => r.handler !== authenticate)) return next();
+    rejectCrossSiteRequest(c, origins);
     const user = await options.getUser(c.req.raw, c.env?.native);
     if (!user) throw new AuthenticationRequiredError();
     c.set('user', user);
@@ -195,7 +198,9 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
     });
     const serialize = metadataView(query);
     const results = page.results.map((run) => serializeExecution(run, serialize));
-    const cursorLink = (cursor: string | null | undefined) => (cursor ? cursorUrl(c.req.url, cursor) : null);
+    // Links are built on the public origin (see origin.ts), never on the request's Host header.
+    const self = publicRequestUrl(c, origins);
+    const cursorLink = (cursor: string | null | undefined) => (cursor ? cursorUrl(self, cursor) : null);
     // Keyset paging (an extension): a request with a cursor gets cursor links, at a cost that does not grow with depth.
     if (query.cursor !== undefined)
       return json(c, {
@@ -211,13 +216,13 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       page.countIsExact === false
         ? cursorLink(page.nextCursor)
         : page.page * page.pageSize < page.count
-          ? pageUrl(c.req.url, page.page + 1)
+          ? pageUrl(self, page.page + 1)
           : null;
     return json(c, {
       count: page.count,
       ...(page.countIsExact === false ? { count_is_exact: false } : {}),
       next,
-      previous: page.page > 1 ? pageUrl(c.req.url, page.page - 1) : null,
+      previous: page.page > 1 ? pageUrl(self, page.page - 1) : null,
       results,
     });
   };
@@ -479,7 +484,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       responses: { 200: { description: 'OpenAPI 3.1 document' }, 401: r401 },
     },
     (c) => {
-      const url = new URL(c.req.url);
+      const url = publicRequestUrl(c, origins);
       const serverUrl = `${url.origin}${url.pathname.replace(/\/?openapi\.json\/?$/, '')}`;
       return json(c, buildOpenApiDocument(routes, { serverUrl }));
     },

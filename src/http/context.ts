@@ -2,6 +2,7 @@ import type { AgentcoreTask } from '../create.js';
 import type { DashboardOptions } from '../dashboard/serve.js';
 import type { BodyOptions } from './body.js';
 import type { MetricsOptions } from './metrics.js';
+import type { OriginOptions } from './origin.js';
 import type { StreamOptions } from './stream.js';
 
 /** The caller, as the host application knows it. */
@@ -28,7 +29,8 @@ export interface HandlerOptions<Native = undefined>
   extends StreamOptions,
     MetricsOptions,
     DashboardOptions,
-    BodyOptions {
+    BodyOptions,
+    OriginOptions {
   /** Who is calling (the host's authentication). Required: without a user every route answers 401. */
   getUser: GetUser<Native>;
   /**
@@ -107,6 +109,11 @@ export type HttpEnv = {
      * `BufferedResponse` (see `http/node.ts`) instead of a Web `Response`, sparing a Web stream per request.
      */
     buffered?: boolean;
+    /**
+     * `scheme://address:port` the server accepted the connection on (Node mounts): the origin of absolute links when
+     * no `publicUrl` is set and proxies are not trusted, so they never come from the client's `Host` header.
+     */
+    localOrigin?: string;
   };
   Variables: {
     user: HttpUser;

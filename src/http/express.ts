@@ -14,7 +14,7 @@ import type { AgentcoreTask } from '../create.js';
 import { isUnmatchedResponse } from './app.js';
 import type { HandlerOptions } from './context.js';
 import { createNodeHandler } from './handler.js';
-import { absoluteUrl, sendWebResponse, toWebRequest } from './node.js';
+import { absoluteUrl, localOrigin, sendWebResponse, toWebRequest } from './node.js';
 
 /** The parts of an Express request the mount reads (Express's `Request` satisfies it). */
 export interface ExpressRequestLike extends IncomingMessage {
@@ -62,7 +62,7 @@ export function tasksExpress<Req extends ExpressRequestLike = ExpressRequestLike
       url: absoluteUrl(req, path, req.protocol, req.host),
       parsedBody: req.body,
     });
-    handler(request, req, req.baseUrl)
+    handler(request, req, { mountPath: req.baseUrl, localOrigin: localOrigin(req) })
       .then((response) => {
         if (isUnmatchedResponse(response)) return next();
         return sendWebResponse(response, res);

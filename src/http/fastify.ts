@@ -13,7 +13,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentcoreTask } from '../create.js';
 import type { HandlerOptions } from './context.js';
 import { createNodeHandler } from './handler.js';
-import { absoluteUrl, sendWebResponse, toWebRequest } from './node.js';
+import { absoluteUrl, localOrigin, sendWebResponse, toWebRequest } from './node.js';
 
 /**
  * Options of `tasksFastify`: the instance, the handler's options (`getUser(request, fastifyRequest)` receives the Web
@@ -45,7 +45,7 @@ export const tasksFastify: FastifyPluginAsync<TasksFastifyOptions> = async funct
         url: absoluteUrl(request.raw, request.raw.url ?? request.url, request.protocol, request.host),
         parsedBody: request.body,
       });
-      await sendWebResponse(await handler(webRequest, request), reply.raw);
+      await sendWebResponse(await handler(webRequest, request, { localOrigin: localOrigin(request.raw) }), reply.raw);
     } catch (error) {
       request.log.error({ err: error }, 'agentcore-task: request failed');
       if (!reply.raw.headersSent) {

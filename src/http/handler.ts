@@ -10,7 +10,11 @@ export type WebHandler = (request: Request) => Promise<Response>;
  * @internal The handler with the framework's native request passed through to `getUser`, and the mount path to strip
  * before routing when it varies per request (Express mounts).
  */
-export type NativeHandler<Native, R = Response> = (request: Request, native: Native, mountPath?: string) => Promise<R>;
+export type NativeHandler<Native, R = Response> = (
+  request: Request,
+  native: Native,
+  mount?: { mountPath?: string; localOrigin?: string },
+) => Promise<R>;
 
 /** @internal Builds the app once and returns its dispatcher. */
 export function createNativeHandler<Native>(
@@ -39,8 +43,8 @@ function build<Native>(
   const resolved = resolveHandlerOptions(options);
   // The native request only flows from the mount to getUser, so the app can treat its type as unknown.
   const built = createApp(tasks, resolved as ResolvedHandlerOptions<unknown>);
-  const handler = async (request: Request, native: Native, mountPath?: string) =>
-    built.app.fetch(request, { native, mountPath, buffered });
+  const handler = async (request: Request, native: Native, mount?: { mountPath?: string; localOrigin?: string }) =>
+    built.app.fetch(request, { native, mountPath: mount?.mountPath, localOrigin: mount?.localOrigin, buffered });
   return Object.assign(handler, { app: built });
 }
 

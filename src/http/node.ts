@@ -201,6 +201,19 @@ export function absoluteUrl(req: IncomingMessage, path: string, protocol?: strin
 }
 
 /**
+ * `scheme://address:port` of the local end of the connection: the server's own address, which the client cannot
+ * choose (unlike `Host`).
+ */
+export function localOrigin(req: IncomingMessage): string | undefined {
+  const { localAddress, localPort } = req.socket;
+  if (!localAddress || !localPort) return undefined;
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const v4 = localAddress.startsWith('::ffff:') ? localAddress.slice(7) : localAddress;
+  const host = v4.includes(':') ? `[${v4}]` : v4;
+  return `${scheme}://${host}:${localPort}`;
+}
+
+/**
  * A response whose body is a string already (the API's JSON), for the Node mounts: they write it with one call, where
  * a Web `Response` would wrap the string in a stream only for the mount to read it back out.
  */
