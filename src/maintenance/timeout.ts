@@ -1,9 +1,10 @@
-import { sql } from 'kysely';
+import { type ExpressionBuilder, sql } from 'kysely';
 import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Settings } from '../settings.js';
 import { TaskStatus } from '../status.js';
 import { decodeCreatedById, rowToExecution } from '../store/row.js';
+import type { Database } from '../store/schema.js';
 import type { TaskTracker } from '../tracker/tracker.js';
 
 /** Options of `markTimedOutExecutions`; absent ones come from the settings. */
@@ -29,8 +30,16 @@ export interface MarkTimeoutResult {
   reason?: 'invalid_timeout_minutes';
 }
 
-/** Candidates read per query (keyset-paged by id). */
+/** Candidates read per query when the queue is asked about each (keyset-paged by id). */
 const PAGE = 500;
+/** Runs marked per statement when no queue is asked: set-based, no candidate read. */
+const MARK_BATCH = 5000;
+
+interface MarkedRow {
+  id: number | string;
+  task_id: string;
+  created_by_id: string | null;
+}
 /** Queue lookups in flight at once. */
 const ACTIVE_CHECKS = 16;
 
@@ -85,84 +94,106 @@ export async function markTimedOutExecutions(
   const dbCutoff = dialect.toDbDate(cutoff);
   const dbNow = dialect.toDbDate(now);
   const error = timeoutError(timeoutMinutes, cutoff);
-  let updated = 0;
-  let afterId = 0;
-  let activeCheckFailed = false;
-  for (;;) {
-    const rows = await db
-      .selectFrom('agentcore_task_execution')
-      .selectAll()
-      .where('status', '=', TaskStatus.STARTED)
-      .where('updated_at', '<', dbCutoff)
-      .where((eb) => eb.or([eb('started_at', '<', dbCutoff), eb('started_at', 'is', null)]))
-      .where('id', '>', afterId)
-      .orderBy('id')
-      .limit(PAGE)
-      .execute();
-    if (rows.length === 0) break;
-    afterId = Number(rows[rows.length - 1].id);
-    let ids = rows.map((r) => Number(r.id));
-    if (source?.isActive) {
-      const isActive = source.isActive.bind(source);
-      const inactive: number[] = [];
-      for (let i = 0; i < rows.length; i += ACTIVE_CHECKS) {
-        const chunk = rows.slice(i, i + ACTIVE_CHECKS).map((r) => rowToExecution(r, dialect));
-        const answers = await Promise.all(
-          chunk.map((execution) =>
-            isActive(execution).catch((err: unknown) => {
-              // Unknown is not "dead": leave the run for the next pass rather than fail a job that may be running.
-              if (!activeCheckFailed)
-                logger.warn({ err }, 'agentcore-task: the queue could not say whether runs are active');
-              activeCheckFailed = true;
-              return true;
-            }),
-          ),
-        );
-        chunk.forEach((execution, k) => {
-          if (!answers[k]) inactive.push(execution.id);
-        });
-      }
-      ids = inactive;
-    }
-    if (ids.length > 0) {
-      const query = db
-        .updateTable('agentcore_task_execution')
-        .set({
-          error,
-          finished_at: sql`coalesce(finished_at, ${dbNow})`,
-          updated_at: dbNow,
+  const stale = (eb: ExpressionBuilder<Database, 'agentcore_task_execution'>) =>
+    eb.and([
+      eb('status', '=', TaskStatus.STARTED),
+      eb('updated_at', '<', dbCutoff),
+      eb.or([eb('started_at', '<', dbCutoff), eb('started_at', 'is', null)]),
+    ]);
+  /** Marks the runs with these ids that are still stale (the conditions are repeated: a late SUCCESS or heartbeat wins). */
+  const mark = async (ids: number[] | null): Promise<number> => {
+    let query = db
+      .updateTable('agentcore_task_execution')
+      .set({ error, finished_at: sql`coalesce(finished_at, ${dbNow})`, updated_at: dbNow, status: TaskStatus.FAILURE })
+      .where(stale);
+    // No liveness check: one set-based statement per batch, no candidate read at all (PostgreSQL, SQLite).
+    if (ids === null)
+      query = query.where('id', 'in', (eb) =>
+        eb.selectFrom('agentcore_task_execution').select('id').where(stale).orderBy('id').limit(MARK_BATCH),
+      );
+    else query = query.where('id', 'in', ids);
+    const marked = (await query.returning(['id', 'task_id', 'created_by_id']).execute()) as MarkedRow[];
+    announce(marked);
+    return marked.length;
+  };
+  const announce = (marked: MarkedRow[]) => {
+    for (const row of marked)
+      tracker.emit(
+        {
+          id: Number(row.id),
+          taskId: row.task_id,
           status: TaskStatus.FAILURE,
-        })
-        .where('id', 'in', ids)
-        .where('status', '=', TaskStatus.STARTED)
-        .where('updated_at', '<', dbCutoff);
-      let marked: Array<{ id: number | string; task_id: string; status: string; created_by_id: string | null }>;
-      if (dialect.supportsReturning) {
-        marked = await query.returning(['id', 'task_id', 'status', 'created_by_id']).execute();
-      } else {
-        await query.execute();
-        marked = await db
-          .selectFrom('agentcore_task_execution')
-          .select(['id', 'task_id', 'status', 'created_by_id'])
-          .where('id', 'in', ids)
-          .where('status', '=', TaskStatus.FAILURE)
-          .where('error', '=', error)
-          .execute();
-      }
-      updated += marked.length;
-      for (const row of marked) {
-        tracker.emit(
-          {
-            id: Number(row.id),
-            taskId: row.task_id,
-            status: TaskStatus.FAILURE,
-            createdById: decodeCreatedById(row.created_by_id),
-          },
-          'updated',
-        );
-      }
+          createdById: decodeCreatedById(row.created_by_id),
+        },
+        'updated',
+      );
+  };
+  /** MySQL has no RETURNING: mark by ids, then read back which of them this call marked. */
+  const markWithoutReturning = async (ids: number[]): Promise<number> => {
+    if (ids.length === 0) return 0;
+    await db
+      .updateTable('agentcore_task_execution')
+      .set({ error, finished_at: sql`coalesce(finished_at, ${dbNow})`, updated_at: dbNow, status: TaskStatus.FAILURE })
+      .where(stale)
+      .where('id', 'in', ids)
+      .execute();
+    const marked = await db
+      .selectFrom('agentcore_task_execution')
+      .select(['id', 'task_id', 'created_by_id'])
+      .where('id', 'in', ids)
+      .where('status', '=', TaskStatus.FAILURE)
+      .where('error', '=', error)
+      .where('updated_at', '=', dbNow)
+      .execute();
+    announce(marked);
+    return marked.length;
+  };
+
+  let updated = 0;
+  if (!source?.isActive && dialect.supportsReturning) {
+    for (;;) {
+      const n = await mark(null);
+      updated += n;
+      if (n < MARK_BATCH) break;
     }
-    if (rows.length < PAGE) break;
+  } else {
+    let afterId = 0;
+    let activeCheckFailed = false;
+    const withLiveness = source?.isActive !== undefined;
+    for (;;) {
+      // The liveness check needs whole runs (queue name, job id); without one, ids are enough.
+      const base = db.selectFrom('agentcore_task_execution').where(stale).where('id', '>', afterId).orderBy('id');
+      const rows = withLiveness
+        ? await base.selectAll().limit(PAGE).execute()
+        : await base.select('id').limit(MARK_BATCH).execute();
+      if (rows.length === 0) break;
+      afterId = Number(rows[rows.length - 1].id);
+      let ids = rows.map((r) => Number(r.id));
+      if (source?.isActive) {
+        const isActive = source.isActive.bind(source);
+        const inactive: number[] = [];
+        for (let i = 0; i < rows.length; i += ACTIVE_CHECKS) {
+          const chunk = rows.slice(i, i + ACTIVE_CHECKS).map((r) => rowToExecution(r, dialect));
+          const answers = await Promise.all(
+            chunk.map((execution) =>
+              isActive(execution).catch((err: unknown) => {
+                // Unknown is not "dead": leave the run for the next pass rather than fail a job that may be running.
+                if (!activeCheckFailed)
+                  logger.warn({ err }, 'agentcore-task: the queue could not say whether runs are active');
+                activeCheckFailed = true;
+                return true;
+              }),
+            ),
+          );
+          chunk.forEach((execution, k) => {
+            if (!answers[k]) inactive.push(execution.id);
+          });
+        }
+        ids = inactive;
+      }
+      if (ids.length > 0) updated += dialect.supportsReturning ? await mark(ids) : await markWithoutReturning(ids);
+      if (rows.length < (withLiveness ? PAGE : MARK_BATCH)) break;
+    }
   }
   return {
     updated_count: updated,
