@@ -13,6 +13,7 @@ import type { ExecutionFilters, TaskExecution } from '../types.js';
 import { BODY_DEFAULTS, readJsonBody } from './body.js';
 import type { HttpContext, HttpEnv, ResolvedHandlerOptions } from './context.js';
 import { AuthenticationRequiredError, errorToResponse, HttpRequestError, JSON_HEADERS, notFound } from './errors.js';
+import { registerHealthRoutes } from './health.js';
 import { registerMetricsRoute } from './metrics.js';
 import { BufferedResponse } from './node.js';
 import { buildOpenApiDocument, type ResponseDoc, type RouteDoc } from './openapi.js';
@@ -172,6 +173,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
   // `authenticate`, each as one call such as `registerDashboardRoutes(route, ctx)` with `authenticated: false` docs.
   const streams = new StreamHub(ctx, options);
   registerMetricsRoute(route, ctx, () => streams.size);
+  registerHealthRoutes(route, ctx);
   registerDashboardRoutes(route, options);
 
   const authenticate: MiddlewareHandler<HttpEnv> = async function authenticate(c, next) {

@@ -18,7 +18,19 @@ export interface MetricsOptions {
    * `authorization: { credentials: … }`). Without it only admins (`isAdmin`) may read them.
    */
   metricsToken?: string;
+  /**
+   * Task names given series of their own (those with the most stored runs); the runs of every other name are counted
+   * under `task_name="__other__"` (per module), so a scrape stays bounded however many names there are, and totals
+   * stay exact. @defaultValue 1000
+   */
+  metricsMaxTaskNames?: number;
 }
+
+/** Every default of the metrics options, in one place. */
+export const METRICS_DEFAULTS = Object.freeze({ metricsMaxTaskNames: 1000 });
+
+/** The `task_name` label of the runs of names past `metricsMaxTaskNames`. */
+export const OTHER_TASK_NAMES = '__other__';
 
 /** Upper bounds (seconds) of the run duration histogram buckets. */
 export const DURATION_BUCKETS = Object.freeze([0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600, 21600]);
@@ -46,7 +58,11 @@ function number(value: number): string {
 }
 
 /** The metrics text of an instance. */
-export async function renderMetrics(ctx: HttpContext, openStreams: number): Promise<string> {
+export async function renderMetrics(
+  ctx: HttpContext,
+  openStreams: number,
+  maxTaskNames: number = METRICS_DEFAULTS.metricsMaxTaskNames,
+): Promise<string> {
   const { db, dialect } = ctx.tasks;
   const runs = await db
     .selectFrom('agentcore_task_execution')
@@ -76,24 +92,42 @@ export async function renderMetrics(ctx: HttpContext, openStreams: number): Prom
     group by module, task_name, b
     order by module, task_name, b`.execute(db);
 
+  // The names with the most runs keep their own series; the rest fold into one per module.
+  const perName = new Map<string, number>();
+  for (const r of runs) perName.set(r.task_name, (perName.get(r.task_name) ?? 0) + Number(r.n));
+  const kept = new Set(
+    [...perName]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .slice(0, Math.max(0, maxTaskNames))
+      .map(([name]) => name),
+  );
+  const label = (taskName: string) => (kept.has(taskName) ? taskName : OTHER_TASK_NAMES);
+  const counts = new Map<string, { status: string; module: string; taskName: string; n: number }>();
+  for (const r of runs) {
+    const taskName = label(r.task_name);
+    const key = JSON.stringify([r.module, taskName, r.status]);
+    const entry = counts.get(key);
+    if (entry) entry.n += Number(r.n);
+    else counts.set(key, { status: r.status, module: r.module, taskName, n: Number(r.n) });
+  }
+
   const out: string[] = [];
   out.push('# HELP agentcore_task_runs Task runs stored, by status, module and task name.');
   out.push('# TYPE agentcore_task_runs gauge');
-  for (const r of runs)
-    out.push(
-      `agentcore_task_runs${labels({ status: r.status, module: r.module, task_name: r.task_name })} ${Number(r.n)}`,
-    );
+  for (const r of counts.values())
+    out.push(`agentcore_task_runs${labels({ status: r.status, module: r.module, task_name: r.taskName })} ${r.n}`);
 
   out.push('# HELP agentcore_task_run_duration_seconds Duration (finished - started) of the stored finished runs.');
   out.push('# TYPE agentcore_task_run_duration_seconds histogram');
   const series = new Map<string, { module: string; taskName: string; counts: number[]; sum: number }>();
   for (const row of durations.rows) {
-    const key = JSON.stringify([row.module, row.task_name]);
+    const taskName = label(row.task_name);
+    const key = JSON.stringify([row.module, taskName]);
     let s = series.get(key);
     if (!s) {
       s = {
         module: row.module,
-        taskName: row.task_name,
+        taskName,
         counts: new Array(DURATION_BUCKETS.length + 1).fill(0),
         sum: 0,
       };
@@ -115,6 +149,11 @@ export async function renderMetrics(ctx: HttpContext, openStreams: number): Prom
     out.push(`agentcore_task_run_duration_seconds_count${labels(base)} ${cumulative}`);
   }
 
+  out.push(
+    `# HELP agentcore_task_folded_task_names Task names counted under task_name="${OTHER_TASK_NAMES}" (past the limit of ${maxTaskNames}).`,
+  );
+  out.push('# TYPE agentcore_task_folded_task_names gauge');
+  out.push(`agentcore_task_folded_task_names ${perName.size - kept.size}`);
   out.push('# HELP agentcore_task_open_streams Server-sent event streams open on this handler.');
   out.push('# TYPE agentcore_task_open_streams gauge');
   out.push(`agentcore_task_open_streams ${openStreams}`);
@@ -135,7 +174,11 @@ function tokenMatches(header: string | undefined, token: string | undefined): bo
 
 /** Registers `GET metrics` (it authenticates by itself: register it before the authentication middleware). */
 export function registerMetricsRoute(route: RegisterRoute, ctx: HttpContext, openStreams: () => number): void {
-  const { metricsToken } = ctx.options as MetricsOptions;
+  const { metricsToken, metricsMaxTaskNames } = ctx.options as MetricsOptions;
+  const maxTaskNames =
+    metricsMaxTaskNames !== undefined && Number.isSafeInteger(metricsMaxTaskNames) && metricsMaxTaskNames >= 0
+      ? metricsMaxTaskNames
+      : METRICS_DEFAULTS.metricsMaxTaskNames;
   route(
     {
       method: 'get',
@@ -158,7 +201,7 @@ export function registerMetricsRoute(route: RegisterRoute, ctx: HttpContext, ope
         if (!(await ctx.options.isAdmin(user)))
           throw new ForbiddenError('Only admins or the metrics token may read metrics.');
       }
-      const body = await renderMetrics(ctx, openStreams());
+      const body = await renderMetrics(ctx, openStreams(), maxTaskNames);
       return c.body(body, 200, {
         'content-type': 'text/plain; version=0.0.4; charset=utf-8',
         'cache-control': 'no-store',

@@ -252,4 +252,43 @@ describe.each(DIALECTS)('GET metrics on %s', (dialect) => {
     const r = await noToken(new Request('http://test/metrics', { headers: { authorization: 'Bearer a' } }));
     expect(r.status).toBe(403);
   });
+
+  it('caps task-name series: the names with most runs keep theirs, the rest fold into __other__, totals exact', async () => {
+    const capped = createHandler(tasks, { getUser, prefix: '/api', metricsMaxTaskNames: 2 });
+    const response = await capped(
+      new Request('http://test/api/metrics', { headers: { authorization: 'Bearer admin' } }),
+    );
+    const samples = validateExposition(await response.text());
+    const runs = samples.filter((s) => s.name === 'agentcore_task_runs');
+    const names = new Set(runs.map((s) => s.labels.task_name));
+    // billing.send_invoice has 3 runs; the ties at 1 go by name, so billing.refund is the second kept.
+    expect([...names].sort()).toEqual(['__other__', 'billing.refund', 'billing.send_invoice']);
+    const total = await sql<{ n: number | string }>`select count(*) as n from agentcore_task_execution`.execute(
+      tasks.db,
+    );
+    expect(runs.reduce((n, s) => n + s.value, 0)).toBe(Number(total.rows[0].n));
+    // Folded per module: mail's two names are one series per status, reports' one.
+    const other = runs.filter((s) => s.labels.task_name === '__other__');
+    expect(other.map((s) => `${s.labels.module}/${s.labels.status}=${s.value}`).sort()).toEqual([
+      'mail/STARTED=1',
+      'mail/SUCCESS=1',
+      'reports/REVOKED=1',
+    ]);
+    const histogramNames = new Set(
+      samples.filter((s) => s.name === 'agentcore_task_run_duration_seconds_count').map((s) => s.labels.task_name),
+    );
+    expect([...histogramNames].sort()).toEqual(['__other__', 'billing.send_invoice']);
+    const counted = samples
+      .filter((s) => s.name === 'agentcore_task_run_duration_seconds_count')
+      .reduce((n, s) => n + s.value, 0);
+    const finished = await sql<{ n: number | string }>`
+      select count(*) as n from agentcore_task_execution where started_at is not null and finished_at is not null`.execute(
+      tasks.db,
+    );
+    expect(counted).toBe(Number(finished.rows[0].n));
+    expect(samples.find((s) => s.name === 'agentcore_task_folded_task_names')?.value).toBe(3);
+    // The default keeps all five names here.
+    const all = validateExposition(await (await get('admin')).text());
+    expect(all.find((s) => s.name === 'agentcore_task_folded_task_names')?.value).toBe(0);
+  });
 });
