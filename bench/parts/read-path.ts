@@ -1,5 +1,7 @@
 /**
- * Part 3 — read path. A million generated runs in PostgreSQL; the REST API served by its own process; each request
+ * Part 3 — read path. Generated runs loaded through `import` into PostgreSQL, size by size (100k, 1M, optionally 10M,
+ * or `--rows N`), with the size curve of the dashboard's reads measured at each size (`measureCurve`). Then, at the
+ * largest size: the REST API served by its own process; each request
  * type measured over HTTP at 1 and 16 connections (p50/p95/p99, req/s), beside the raw SQL of the same query(ies)
  * run through `pg` at the same concurrency with the same pool size. The SQL is captured from the library itself
  * (the tracker call behind each route, through a logging Kysely), so both sides run exactly the same statements.
@@ -16,8 +18,8 @@ import { Kysely, PostgresDialect } from 'kysely';
 import { createAgentcoreTask, silentLogger, type TaskTracker } from '../../src/index.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
 import { absolute, details, latency, rawPgPool, summarize, throughput, withServerCpu } from '../lib.js';
-import { generateExecutions } from '../support/generate.js';
 import { type ChildServer, closedLoop, get, startServerProcess } from '../support/http.js';
+import { loadRuns } from '../support/runs-jsonl.js';
 
 const PART = '3 read path';
 const RAW_SERVER = fileURLToPath(new URL('../support/raw-server.ts', import.meta.url));
@@ -41,7 +43,54 @@ interface ReadCase {
   params?: (captured: readonly unknown[], i: number) => unknown[];
 }
 
-export async function readPath(opts: { rows: number; windowMs: number }) {
+/** One request shape of the size curve (issue 17): measured over HTTP at every size. */
+interface CurveCase {
+  name: string;
+  auth: string;
+  path: (i: number) => string;
+}
+
+/**
+ * The size curve: at each size, p50/p95 and req/s of the reads an admin's dashboard and a user make, at 1 and 16
+ * connections. Goal: p95 at the largest size ≤ 1.5× p95 at the smallest.
+ */
+async function measureCurve(
+  base: string,
+  cases: CurveCase[],
+  size: number,
+  windowMs: number,
+  curve: Record<string, Record<number, { p50: number; p95: number; perSecond: number }>>,
+) {
+  for (const c of cases) {
+    for (const concurrency of [1, 16]) {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+      const headers = { authorization: `Bearer ${c.auth}` };
+      const send = async (i: number) => {
+        const res = await get(agent, base + c.path(i), headers);
+        if (res.status !== 200) throw new Error(`${c.name}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+      };
+      await closedLoop({ concurrency, durationMs: 0, minRequests: concurrency * 3, send });
+      const load = await closedLoop({ concurrency, durationMs: windowMs, minRequests: concurrency * 5, send });
+      agent.destroy();
+      const s = summarize(load.samples);
+      const key = `${c.name} @${concurrency}`;
+      curve[key] ??= {};
+      curve[key][size] = { p50: s.p50, p95: s.p95, perSecond: load.perSecond };
+      absolute(
+        PART,
+        `${key}, ${size.toLocaleString('en')} rows`,
+        'p95 ms',
+        s.p95,
+        '',
+        null,
+        `p50 ${s.p50.toFixed(2)} ms, ${Math.round(load.perSecond)} req/s`,
+      );
+    }
+  }
+}
+
+export async function readPath(opts: { sizes: number[]; windowMs: number }) {
+  const rowsTotal = opts.sizes[opts.sizes.length - 1];
   const db = await createTestDatabase('postgres');
   const captured: Statement[] = [];
   let capturing = false;
@@ -59,11 +108,77 @@ export async function readPath(opts: { rows: number; windowMs: number }) {
     logger: silentLogger,
     env: {},
   });
-  const generateSeconds = await generateExecutions(db.url, { rows: opts.rows });
   const server = await startServerProcess({ DATABASE_URL: db.url, REALTIME: 'false' });
   const base = `http://127.0.0.1:${server.port}`;
   let rawServer: ChildServer | undefined;
+  const curve: Record<string, Record<number, { p50: number; p95: number; perSecond: number }>> = {};
+  const loads: Record<number, { seconds: number; rowsPerSecond: number }> = {};
   try {
+    // The runs are loaded through import (bench/support/runs-jsonl.ts), size by size, and the curve measured at each.
+    let loaded = 0;
+    for (const size of opts.sizes) {
+      const summary = await loadRuns(tasks.tracker.store, size - loaded, loaded + 1);
+      loads[size] = { seconds: summary.seconds, rowsPerSecond: summary.rowsPerSecond };
+      throughput(
+        PART,
+        `import ${(size - loaded).toLocaleString('en')} rows`,
+        'rows/s',
+        summary.rowsPerSecond,
+        20_000,
+        1,
+        'goal 20,000 rows/s',
+      );
+      loaded = size;
+      await pool.query('analyze agentcore_task_execution');
+      const sample = await pool.query<{ id: string }>(
+        'select id from agentcore_task_execution where created_by_id = $1 order by random() limit 200',
+        [String(OWN_USER)],
+      );
+      const sampleIds = sample.rows.map((r) => Number(r.id));
+      const deep = (await tasks.tracker.listTaskExecutions({}, { page: 199 })).nextCursor ?? '';
+      await measureCurve(
+        base,
+        [
+          { name: 'own list', auth: `user:${OWN_USER}`, path: () => '/executions/' },
+          { name: 'staff list all', auth: ADMIN, path: () => '/executions/?my_tasks=false' },
+          {
+            name: 'staff list filtered',
+            auth: ADMIN,
+            path: () => '/executions/?my_tasks=false&module=module_3&status=FAILURE',
+          },
+          {
+            name: 'staff list deep page (cursor, page 200)',
+            auth: ADMIN,
+            path: () => `/executions/?my_tasks=false&cursor=${deep}`,
+          },
+          { name: 'own stats', auth: `user:${OWN_USER}`, path: () => '/executions/stats/' },
+          { name: 'staff stats all', auth: ADMIN, path: () => '/executions/stats/?my_tasks=false' },
+          {
+            name: 'staff stats filtered, day series',
+            auth: ADMIN,
+            path: () => '/executions/stats/?my_tasks=false&module=module_3&status=FAILURE&granularity=day',
+          },
+          { name: 'detail', auth: `user:${OWN_USER}`, path: (i) => `/executions/${sampleIds[i % sampleIds.length]}/` },
+        ],
+        size,
+        opts.windowMs,
+        curve,
+      );
+    }
+    if (opts.sizes.length > 1) {
+      const [small, large] = [opts.sizes[0], opts.sizes[opts.sizes.length - 1]];
+      for (const [key, bySize] of Object.entries(curve)) {
+        const ratio = bySize[large].p95 / bySize[small].p95;
+        absolute(
+          PART,
+          `${key}: p95 at ${large.toLocaleString('en')} / ${small.toLocaleString('en')} rows`,
+          '×',
+          ratio,
+          '≤ 1.5',
+          ratio <= 1.5,
+        );
+      }
+    }
     const own = await pool.query<{ id: string; task_id: string }>(
       'select id, task_id from agentcore_task_execution where created_by_id = $1 order by random() limit 500',
       [String(OWN_USER)],
@@ -298,8 +413,10 @@ export async function readPath(opts: { rows: number; windowMs: number }) {
       'plans in results.json',
     );
     details.readPath = {
-      rows: opts.rows,
-      generateSeconds: Math.round(generateSeconds),
+      rows: rowsTotal,
+      sizes: opts.sizes,
+      loads,
+      curve,
       ownUser: OWN_USER,
       ownUserRows: ownCount,
       windowMs: opts.windowMs,
