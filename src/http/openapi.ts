@@ -124,8 +124,13 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], options: OpenA
       ...(route.description ? { description: route.description } : {}),
       ...(route.tags ? { tags: route.tags } : {}),
     };
+    const declared = parameters(route.pathParams, 'path');
+    // Every `{name}` of the path is a parameter, even when the route validates it itself (dashboard asset files).
+    for (const [, name] of route.path.matchAll(/\{(\w+)\}/g))
+      if (!declared.some((p) => p.name === name))
+        declared.push({ name, in: 'path', required: true, schema: { type: 'string' } });
     const params = [
-      ...parameters(route.pathParams, 'path'),
+      ...declared,
       ...parameters(route.query, 'query'),
       ...(route.extraQuery ?? []).map((p) => ({
         name: p.name,
@@ -159,6 +164,7 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], options: OpenA
     info: {
       title: options.title ?? 'agentcore-task',
       version: options.version ?? '1',
+      license: { name: 'MIT', identifier: 'MIT' },
       description:
         'Task execution records: list, filter, inspect, sync and aggregate runs. Every route also answers without the trailing slash.',
     },

@@ -264,7 +264,11 @@ export const validationErrorSchema = z.object({
   error: z.string(),
   field: z.string().meta({ description: 'The query parameter, path parameter or body field at fault.' }),
 });
-export const detailErrorSchema = z.object({ detail: z.string() });
+/** 401, 403, 404, 405, 413, 415, 429, 503, 500: `detail`, and (all but 404) the same message as `error`. */
+export const detailErrorSchema = z.object({
+  detail: z.string(),
+  error: z.string().optional().meta({ description: 'The same message as `detail` (the key of the 400 answers).' }),
+});
 
 // ── Parsing ─────────────────────────────────────────────────────────────────────────────────────────────────────
 
