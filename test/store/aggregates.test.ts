@@ -58,7 +58,7 @@ async function tableRows(db: AnyDb) {
   return rows;
 }
 
-/** The aggregate table equals `count(*)` of the table per hour, day and all time (zero rows ignored). */
+/** The aggregate table (summed over shards) equals `count(*)` of the table per hour, day and all time (zeros ignored). */
 async function expectAggregatesExact(db: AnyDb) {
   const expected = new Map<string, number>();
   for (const r of await tableRows(db)) {
@@ -76,7 +76,8 @@ async function expectAggregatesExact(db: AnyDb) {
     task_name: string;
     status: string;
     n: number | string;
-  }>`select * from agentcore_task_stats`.execute(db);
+  }>`select grain, bucket, creator, module, task_name, status, sum(n) as n from agentcore_task_stats
+    group by grain, bucket, creator, module, task_name, status`.execute(db);
   const actual = new Map<string, number>();
   for (const r of rows) {
     if (Number(r.n) !== 0)
@@ -164,8 +165,8 @@ function requests(now: Date): StatsOptions[] {
 type Op =
   | { kind: 'register'; module: string; name: string; creator: number | string | null }
   | { kind: 'status'; pick: number; status: TaskStatusValue }
-  | { kind: 'sqlInsert'; module: string; name: string; creator: string | null; status: string; ageMinutes: number }
-  | { kind: 'sqlUpdate'; pick: number; module: string; status: string; ageMinutes: number | null }
+  | { kind: 'sqlInsert'; module: string; name: string; creator: string | null; status: string; createdOffset: number }
+  | { kind: 'sqlUpdate'; pick: number; module: string; status: string; createdOffset: number | null }
   | { kind: 'sqlDelete'; pick: number }
   | { kind: 'batch'; module: string; status: string }
   | { kind: 'cleanup' };
@@ -174,7 +175,19 @@ const module = fc.constantFrom(...MODULES);
 const name = fc.constantFrom(...NAMES);
 const status = fc.constantFrom(...STATUSES);
 // Up to ~14 months old: every series granularity and the cleanup have something to see.
-const age = fc.integer({ min: 0, max: 60 * 24 * 420 });
+/**
+ * How long ago a run was created, in ms. Mostly right on or next to an hour or day edge of the last four days (where
+ * an off-by-one bucket would show), otherwise anywhere in the last 14 months.
+ */
+const age = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 0, max: 96 }), fc.constantFrom(0, 1, 30 * 60_000, HOUR - 1))
+      .map(([hours, offset]) => -(hours * HOUR) + offset),
+  },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 420 * 24 }).map((hours) => -(hours * HOUR) + 17_123) },
+);
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 4,
@@ -194,7 +207,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       name,
       creator: fc.constantFrom<string | null>(null, '1', 'alice', ''),
       status,
-      ageMinutes: age,
+      createdOffset: age,
     }),
   },
   {
@@ -204,7 +217,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       pick: fc.nat(),
       module,
       status,
-      ageMinutes: fc.option(age, { nil: null }),
+      createdOffset: fc.option(age, { nil: null }),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('sqlDelete' as const), pick: fc.nat() }) },
@@ -233,7 +246,8 @@ describe.each(DIALECTS)('stats from aggregates on %s', (dialectName) => {
     await tasks?.close();
   });
 
-  const at = (ageMinutes: number) => dialect.toDbDate(new Date(Date.now() - ageMinutes * 60_000 - (seq % 60) * 1000));
+  /** An instant `offset` ms from the start of the current hour (so edges are exact). */
+  const at = (offset: number) => dialect.toDbDate(new Date(Math.floor(Date.now() / HOUR) * HOUR + offset));
   const taskIds = async () =>
     (await db.selectFrom('agentcore_task_execution').select('task_id').orderBy('id').execute()).map(
       (r: { task_id: string }) => r.task_id,
@@ -265,7 +279,7 @@ describe.each(DIALECTS)('stats from aggregates on %s', (dialectName) => {
       if (o.kind === 'status') {
         if (ids.length > 0) await tasks.tracker.updateTaskStatus(pick(o.pick), o.status);
       } else if (o.kind === 'sqlInsert') {
-        const when = at(o.ageMinutes);
+        const when = at(o.createdOffset);
         await db
           .insertInto('agentcore_task_execution')
           .values({
@@ -285,7 +299,7 @@ describe.each(DIALECTS)('stats from aggregates on %s', (dialectName) => {
             .set({
               module: o.module,
               status: o.status,
-              ...(o.ageMinutes === null ? {} : { created_at: at(o.ageMinutes) }),
+              ...(o.createdOffset === null ? {} : { created_at: at(o.createdOffset) }),
             })
             .where('task_id', '=', pick(o.pick))
             .execute();
@@ -320,7 +334,7 @@ describe.each(DIALECTS)('stats from aggregates on %s', (dialectName) => {
         await apply(ops);
         await expectEveryAnswerExact();
       }),
-      { numRuns: 4, endOnFailure: true },
+      { numRuns: 8, endOnFailure: true },
     );
   });
 
@@ -347,7 +361,7 @@ describe.each(DIALECTS)('stats from aggregates on %s', (dialectName) => {
         name: NAMES[i % 2],
         creator: i % 3 ? 'alice' : null,
         status: STATUSES[i % STATUSES.length],
-        ageMinutes: 60 * (2 + i * 5),
+        createdOffset: -HOUR * (2 + i * 5),
       })),
     );
     await sql`delete from agentcore_task_stats where grain = 'd'`.execute(db);

@@ -1,10 +1,11 @@
 /**
  * MySQL/MariaDB: row-level triggers (they have no statement-level ones). Each upserts the run's hourly, daily and total
- * rows in one multi-row `INSERT … ON DUPLICATE KEY UPDATE`, in the row change's transaction.
+ * rows in one multi-row `INSERT … ON DUPLICATE KEY UPDATE`, in the row change's transaction, on the connection's shard
+ * of those rows (see `StatsTable.shard`).
  */
 import { type Kysely, sql } from 'kysely';
 import { EXECUTION_TABLE } from '../schema.js';
-import { STATS_TABLE } from './table.js';
+import { STATS_SHARDS, STATS_TABLE } from './table.js';
 
 /** `created_at`'s hour as `YYYY-MM-DDTHH` (DATETIME columns hold UTC). */
 export const MYSQL_HOUR = `date_format(created_at, '%Y-%m-%dT%H')`;
@@ -14,7 +15,7 @@ export const MYSQL_CREATOR = `coalesce(concat('=', created_by_id), '')`;
 /** The three rows (hour, day, total) of one run's key, as `VALUES` tuples, counting `n`. */
 function rows(row: 'NEW' | 'OLD', n: number): string {
   const creator = `coalesce(concat('=', ${row}.created_by_id), '')`;
-  const rest = `${creator}, ${row}.module, ${row}.task_name, ${row}.status, ${n}`;
+  const rest = `${creator}, ${row}.module, ${row}.task_name, ${row}.status, connection_id() % ${STATS_SHARDS}, ${n}`;
   return [
     `('h', date_format(${row}.created_at, '%Y-%m-%dT%H'), ${rest})`,
     `('d', date_format(${row}.created_at, '%Y-%m-%d'), ${rest})`,
@@ -23,7 +24,7 @@ function rows(row: 'NEW' | 'OLD', n: number): string {
 }
 
 // `values(n)` rather than MySQL 8's row alias: MariaDB has only the former (MySQL still accepts it, deprecated).
-const INSERT = `insert into ${STATS_TABLE} (grain, bucket, creator, module, task_name, status, n) values`;
+const INSERT = `insert into ${STATS_TABLE} (grain, bucket, creator, module, task_name, status, shard, n) values`;
 const ON_DUPLICATE = 'on duplicate key update n = n + values(n)';
 
 const TRIGGERS: Record<string, string> = {

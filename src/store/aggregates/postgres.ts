@@ -4,7 +4,10 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { EXECUTION_TABLE } from '../schema.js';
-import { STATS_TABLE } from './table.js';
+import { STATS_SHARDS, STATS_TABLE } from './table.js';
+
+/** This connection's shard of the aggregate rows (see `StatsTable.shard`). */
+const SHARD = `(pg_backend_pid() % ${STATS_SHARDS})::smallint`;
 
 /** `created_at`'s UTC hour as `YYYY-MM-DDTHH`, the `bucket` of an hourly row. */
 export const PG_HOUR = `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24')`;
@@ -16,12 +19,13 @@ const COLUMNS = 'created_at, created_by_id, module, task_name, status';
 /**
  * The upsert of one statement's changes. The inner query nets the changes per hour and key first, so an update that
  * leaves status, module, task name, creator and `created_at` alone (progress, heartbeats, metadata) upserts nothing and
- * locks no aggregate row. Rows are upserted in key order so that two statements never wait on each other in a cycle.
+ * locks no aggregate row. Each connection upserts its own shard of a key's rows, so concurrent statements do not queue
+ * on one hot row. Rows are upserted in key order so that two statements never wait on each other in a cycle.
  */
 function upsert(delta: string): string {
-  return `insert into ${STATS_TABLE} as s (grain, bucket, creator, module, task_name, status, n)
+  return `insert into ${STATS_TABLE} as s (grain, bucket, creator, module, task_name, status, shard, n)
   select g.grain, case g.grain when 'h' then d.hour when 'd' then substr(d.hour, 1, 10) else '' end,
-    d.creator, d.module, d.task_name, d.status, sum(d.n)
+    d.creator, d.module, d.task_name, d.status, ${SHARD}, sum(d.n)
   from (
     select ${PG_HOUR} as hour, ${PG_CREATOR} as creator, module, task_name, status, sum(n) as n
     from (${delta}) as x
@@ -31,7 +35,7 @@ function upsert(delta: string): string {
   group by 1, 2, 3, 4, 5, 6
   having sum(d.n) <> 0
   order by 1, 2, 3, 4, 5, 6
-  on conflict (grain, bucket, creator, module, task_name, status) do update set n = s.n + excluded.n`;
+  on conflict (grain, bucket, creator, module, task_name, status, shard) do update set n = s.n + excluded.n`;
 }
 
 const EVENTS = {

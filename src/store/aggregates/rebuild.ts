@@ -133,7 +133,7 @@ export async function rebuildAggregates(
       await sql`insert into ${sql.table(STATS_TABLE)} (grain, bucket, creator, module, task_name, status, n)
         select ${grain}, b, creator, module, task_name, status, sum(n) from (
           select ${bucket} as b, creator, module, task_name, status, n from ${sql.table(STATS_TABLE)} where grain = 'h'
-        ) as h group by b, creator, module, task_name, status`.execute(trx);
+        ) as h group by b, creator, module, task_name, status having sum(n) <> 0`.execute(trx);
     }
     return 0;
   });

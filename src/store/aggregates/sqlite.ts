@@ -21,7 +21,8 @@ function rows(row: 'NEW' | 'OLD', n: number): string {
 }
 
 const INSERT = `insert into ${STATS_TABLE} (grain, bucket, creator, module, task_name, status, n) values`;
-const ON_CONFLICT = 'on conflict (grain, bucket, creator, module, task_name, status) do update set n = n + excluded.n';
+const ON_CONFLICT =
+  'on conflict (grain, bucket, creator, module, task_name, status, shard) do update set n = n + excluded.n';
 const COUNTED = ['status', 'module', 'task_name', 'created_by_id', 'created_at'];
 
 const TRIGGERS: Record<string, string> = {

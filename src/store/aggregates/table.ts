@@ -5,13 +5,19 @@ import { exactCollation } from '../mysql/collation.js';
 /** The aggregate table, maintained by triggers on `agentcore_task_execution`. */
 export const STATS_TABLE = 'agentcore_task_stats';
 
+/** Rows a hot key spreads over on PostgreSQL and MySQL/MariaDB: one per connection, modulo this. */
+export const STATS_SHARDS = 8;
+
 /**
  * One row per grain × bucket × creator × module × task name × status: the number of runs with that key.
  *
  * - `grain`: `'h'` hourly (`bucket` `YYYY-MM-DDTHH`, UTC), `'d'` daily (`YYYY-MM-DD`), `'t'` all time (`bucket` `''`).
  * - `creator`: `''` for runs with no creator, otherwise `'='` followed by `created_by_id`, so that a primary key (which
  *   cannot hold NULL) still tells "no creator" from an empty id.
- * - `n` may be 0 (a key whose runs all moved on or were deleted); readers skip such rows, `rebuild-stats` drops them.
+ * - `shard`: concurrent writers of one key spread over up to `STATS_SHARDS` rows (by connection), so they do not queue
+ *   on one hot row; a count is the sum over shards. SQLite (one writer at a time) and `rebuild-stats` use shard 0.
+ * - `n` is a sum: a shard's row may be 0 or negative (a run counted on one connection, moved on by another); readers
+ *   sum over shards and skip keys that sum to 0, `rebuild-stats` folds shards and drops zeros.
  */
 export interface StatsTable {
   grain: string;
@@ -20,6 +26,7 @@ export interface StatsTable {
   module: string;
   task_name: string;
   status: string;
+  shard: number;
   n: number | string;
 }
 
@@ -31,7 +38,13 @@ export type StatsTables = {
 /** Creates the aggregate table if it does not exist. */
 export async function createStatsTable(db: Kysely<unknown>, dialect: DialectName): Promise<void> {
   // On MySQL/MariaDB the key columns compare exactly, like the execution table's identifiers (migration 0003).
-  const charset = dialect === 'mysql' ? ` character set utf8mb4 collate ${await exactCollation(db)}` : '';
+  // SQLite: the key is the table (no rowid b-tree besides the key's), halving the work of each trigger upsert.
+  const options =
+    dialect === 'mysql'
+      ? ` character set utf8mb4 collate ${await exactCollation(db)}`
+      : dialect === 'sqlite'
+        ? ' without rowid'
+        : '';
   await sql
     .raw(`create table if not exists ${STATS_TABLE} (
   grain char(1) not null,
@@ -40,8 +53,9 @@ export async function createStatsTable(db: Kysely<unknown>, dialect: DialectName
   module varchar(100) not null,
   task_name varchar(255) not null,
   status varchar(20) not null,
+  shard smallint not null default 0,
   n bigint not null,
-  primary key (grain, bucket, creator, module, task_name, status)
-)${charset}`)
+  primary key (grain, bucket, creator, module, task_name, status, shard)
+)${options}`)
     .execute(db);
 }
