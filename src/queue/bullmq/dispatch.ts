@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Job, JobsOptions, Queue } from 'bullmq';
+import type { Job, JobsOptions } from 'bullmq';
 import type { AgentcoreTask } from '../../create.js';
 import { coerceError } from '../../errors.js';
 import { TaskStatus } from '../../status.js';
@@ -21,6 +21,15 @@ export interface DispatchOptions {
   jobOptions?: JobsOptions;
 }
 
+/**
+ * The part of a BullMQ `Queue` that `dispatch` uses. Any `Queue<D, R, N>` of bullmq 5 or 6 fits (Redis or PostgreSQL
+ * backend); declared here rather than taken from bullmq's `Queue`, whose type parameters differ between the majors.
+ */
+export interface DispatchQueue<D = unknown, R = unknown, N extends string = string> {
+  readonly name: string;
+  add(name: N, data: D, opts?: JobsOptions): Promise<Job<D, R, N>>;
+}
+
 /** What `dispatch` returns. `execution` is `null` only when recording failed (and was logged). */
 export interface DispatchResult<D, R, N extends string> {
   job: Job<D, R, N>;
@@ -39,7 +48,7 @@ export interface DispatchResult<D, R, N extends string> {
  */
 export async function dispatch<D = unknown, R = unknown, N extends string = string>(
   tasks: AgentcoreTask,
-  queue: Queue<D, R, N>,
+  queue: DispatchQueue<D, R, N>,
   name: N,
   data: D,
   options: DispatchOptions,
@@ -64,8 +73,7 @@ export async function dispatch<D = unknown, R = unknown, N extends string = stri
   }
   let job: Job<D, R, N>;
   try {
-    // BullMQ's `add` is typed over its own extracted data/name types; ours are the same generics.
-    job = (await queue.add(name as never, data as never, { ...options.jobOptions, jobId })) as Job<D, R, N>;
+    job = await queue.add(name, data, { ...options.jobOptions, jobId });
   } catch (error) {
     const reason = coerceError(error);
     await tasks.tracker

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { redisOptionsFromUrl } from './connection.js';
-export { type DispatchOptions, type DispatchResult, dispatch } from './dispatch.js';
+export { type DispatchOptions, type DispatchQueue, type DispatchResult, dispatch } from './dispatch.js';
 export { jobIdOf, taskIdOf } from './lifecycle.js';
 export {
   type CreateMaintenanceWorkerOptions,
@@ -21,12 +21,14 @@ export {
   bullmqSource,
   DEFAULT_SYNC_TIMEOUT_MS,
   jobStateToStatus,
+  type SourceJob,
   type SourceQueue,
   useBullmqSync,
 } from './source.js';
 export {
   type BullmqProcessor,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
+  type InstrumentableWorker,
   type InstrumentOptions,
   instrumentWorker,
   type TrackedContext,

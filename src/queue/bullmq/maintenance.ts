@@ -1,4 +1,4 @@
-import type { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
+import type { ConnectionOptions, Job, Worker } from 'bullmq';
 import type { AgentcoreTask } from '../../create.js';
 import { consoleLogger } from '../../logger.js';
 import {
@@ -33,7 +33,18 @@ export interface ScheduledMaintenance {
   markTimeout: MaintenanceSchedule | null;
 }
 
-type SchedulerQueue = Pick<Queue, 'upsertJobScheduler' | 'removeJobScheduler'>;
+/**
+ * The part of a BullMQ `Queue` that `scheduleMaintenance` uses. Any `Queue` of bullmq 5 or 6 fits (Redis or
+ * PostgreSQL backend); declared here so the types compile against either major.
+ */
+export interface SchedulerQueue {
+  upsertJobScheduler(
+    jobSchedulerId: string,
+    repeatOpts: { pattern?: string; every?: number; tz?: string },
+    jobTemplate?: { name?: string; data?: unknown; opts?: Record<string, unknown> },
+  ): Promise<unknown>;
+  removeJobScheduler(jobSchedulerId: string): Promise<unknown>;
+}
 
 /**
  * Upserts BullMQ job schedulers for the maintenance jobs (ids `agentcore-task-cleanup-old-executions` and

@@ -1,4 +1,4 @@
-import type { ConnectionOptions, Job, JobState, Queue } from 'bullmq';
+import type { ConnectionOptions, JobState } from 'bullmq';
 import type { AgentcoreTask } from '../../create.js';
 import { BackendUnavailableError, coerceError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -9,8 +9,45 @@ import type { QueueJobState, QueueSource } from '../source.js';
 import { jobIdOf } from './lifecycle.js';
 import { loadBullmq, loadIoredis } from './load.js';
 
-/** The part of a BullMQ `Queue` the sync source uses; any `Queue<…>` fits. */
-export type SourceQueue = Pick<Queue, 'name' | 'getJob' | 'toKey' | 'client'>;
+/** The part of a BullMQ `Job` the sync source reads; a `Job` of bullmq 5 or 6 fits. */
+export interface SourceJob {
+  attemptsMade: number;
+  returnvalue: unknown;
+  failedReason: string;
+  stacktrace: string[] | null;
+  getState(): Promise<string>;
+}
+
+/**
+ * The part of a BullMQ `Queue` the sync source uses. Any `Queue<…>` of bullmq 5 or 6 fits, on Redis or on bullmq 6's
+ * PostgreSQL backend. Declared here rather than picked from bullmq's `Queue`, whose members differ between the
+ * majors (bullmq 6 has no `Queue#client`), so these types compile against either.
+ */
+export interface SourceQueue {
+  readonly name: string;
+  getJob(jobId: string): Promise<SourceJob | undefined>;
+  getWorkersCount(): Promise<number>;
+  /** Redis key of a job (Redis backends only); used to read its lock. */
+  toKey?(type: string): string;
+}
+
+/** A queue this source opened itself (and closes). */
+type OwnedQueue = SourceQueue & { close(): Promise<void> };
+
+/** The one Redis call the liveness check makes. */
+interface RedisGet {
+  get(key: string): Promise<string | null>;
+}
+
+/**
+ * The Redis client under a queue: `Queue#client` on bullmq 5, `queue.getBackend().client` on bullmq 6 (absent on its
+ * PostgreSQL backend). Read structurally so neither major's types are needed.
+ */
+function redisClientOf(queue: SourceQueue): Promise<RedisGet> | undefined {
+  const q = queue as { client?: Promise<RedisGet>; getBackend?: () => { client?: Promise<RedisGet> } | undefined };
+  if (typeof q.getBackend === 'function') return q.getBackend()?.client;
+  return q.client;
+}
 
 /** Default bound on one sync call when Redis does not answer. */
 export const DEFAULT_SYNC_TIMEOUT_MS = 5_000;
@@ -38,7 +75,7 @@ export interface BullmqSourceOptions {
  * `failed` is `FAILURE` with the failed reason and the last stack trace.
  */
 export function jobStateToStatus(
-  job: Pick<Job, 'attemptsMade' | 'returnvalue' | 'failedReason' | 'stacktrace'>,
+  job: Pick<SourceJob, 'attemptsMade' | 'returnvalue' | 'failedReason' | 'stacktrace'>,
   state: JobState,
 ): QueueJobState {
   const lastStack = job.stacktrace?.length ? job.stacktrace[job.stacktrace.length - 1] : undefined;
@@ -67,7 +104,7 @@ export function jobStateToStatus(
  */
 export class BullmqSource implements QueueSource {
   private readonly queues = new Map<string, SourceQueue>();
-  private readonly opened = new Map<string, Promise<Queue>>();
+  private readonly opened = new Map<string, Promise<OwnedQueue>>();
   private redis: Promise<unknown> | undefined;
   private ownsRedis = false;
   private readonly timeoutMs: number;
@@ -89,13 +126,18 @@ export class BullmqSource implements QueueSource {
       if (!job) return null;
       const state = await job.getState();
       if (state === 'unknown') return null;
-      return jobStateToStatus(job, state);
+      return jobStateToStatus(job, state as JobState);
     });
   }
 
   /**
-   * `true` when the job is `active` in its queue **and** a worker holds its lock. A job left `active` by a killed
-   * worker has no lock: it is not alive, whatever its state says (BullMQ's stalled check will move it later).
+   * `true` when the job is `active` in its queue **and** a worker runs it. A job left `active` by a killed worker is
+   * not alive, whatever its state says (BullMQ's stalled check will move it later).
+   *
+   * On Redis, "a worker runs it" is the job's lock key (BullMQ has no public call for it; the worker renews the lock
+   * while the job runs and a dead worker's lock expires). Elsewhere (bullmq 6's PostgreSQL backend) it is BullMQ's
+   * own `queue.getWorkersCount() > 0`: a worker of the queue is connected. A killed worker's connections close with
+   * it, so its job counts as dead unless another worker of the same queue is alive, until the stalled check moves it.
    */
   async isActive(execution: TaskExecution): Promise<boolean> {
     const queue = await this.queueFor(execution.queueName);
@@ -104,8 +146,9 @@ export class BullmqSource implements QueueSource {
       const jobId = jobIdOf(execution);
       const job = await queue.getJob(jobId);
       if (!job || (await job.getState()) !== 'active') return false;
-      const client = await queue.client;
-      return (await client.get(`${queue.toKey(jobId)}:lock`)) !== null;
+      const redis = redisClientOf(queue);
+      if (redis && queue.toKey) return (await (await redis).get(`${queue.toKey(jobId)}:lock`)) !== null;
+      return (await queue.getWorkersCount()) > 0;
     });
   }
 
@@ -136,7 +179,7 @@ export class BullmqSource implements QueueSource {
     return queue;
   }
 
-  private async open(name: string): Promise<Queue> {
+  private async open(name: string): Promise<OwnedQueue> {
     const { Queue } = await loadBullmq('Syncing runs from BullMQ');
     const queue = new Queue(name, { connection: await this.connection(), prefix: this.options.prefix });
     queue.on('error', (error) =>

@@ -1,4 +1,4 @@
-import type { Job, Worker } from 'bullmq';
+import type { Job, JobProgress } from 'bullmq';
 import type { AgentcoreTask } from '../../create.js';
 import { TaskStatus } from '../../status.js';
 import type { ProgressInput } from '../../types.js';
@@ -121,6 +121,25 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
   };
 }
 
+/**
+ * The part of a BullMQ `Worker` that `instrumentWorker` uses: its name and the events it listens to. Any
+ * `Worker<D, R, N>` of bullmq 5 or 6 fits (Redis or PostgreSQL backend); declared here rather than taken from bullmq's
+ * `Worker`, whose type parameters differ between the majors.
+ */
+export interface InstrumentableWorker<D = unknown, R = unknown, N extends string = string> {
+  readonly name: string;
+  on(event: 'active', listener: (job: Job<D, R, N>, prev: string) => void): unknown;
+  on(event: 'progress', listener: (job: Job<D, R, N>, progress: JobProgress) => void): unknown;
+  on(event: 'completed', listener: (job: Job<D, R, N>, result: R, prev: string) => void): unknown;
+  on(event: 'failed', listener: (job: Job<D, R, N> | undefined, error: Error, prev: string) => void): unknown;
+  on(event: 'stalled', listener: (jobId: string, prev: string) => void): unknown;
+  off(event: 'active', listener: (job: Job<D, R, N>, prev: string) => void): unknown;
+  off(event: 'progress', listener: (job: Job<D, R, N>, progress: JobProgress) => void): unknown;
+  off(event: 'completed', listener: (job: Job<D, R, N>, result: R, prev: string) => void): unknown;
+  off(event: 'failed', listener: (job: Job<D, R, N> | undefined, error: Error, prev: string) => void): unknown;
+  off(event: 'stalled', listener: (jobId: string, prev: string) => void): unknown;
+}
+
 /** Options of `instrumentWorker`. */
 export interface InstrumentOptions {
   /** Business scope recorded on runs the worker's events register (runs added with `dispatch` keep theirs). */
@@ -137,7 +156,7 @@ export interface InstrumentOptions {
  */
 export function instrumentWorker<D = unknown, R = unknown, N extends string = string>(
   tasks: AgentcoreTask,
-  worker: Worker<D, R, N>,
+  worker: InstrumentableWorker<D, R, N>,
   options: InstrumentOptions,
 ): () => void {
   const report = (what: string, taskId: unknown) => (error: unknown) =>
