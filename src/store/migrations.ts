@@ -117,7 +117,7 @@ export function migrationsFor(dialect: DialectName): Record<string, Migration> {
       },
     },
     // Stats from aggregates: the table, the triggers that keep it exact, and the count of the runs already there. On
-    // PostgreSQL the migration is one transaction, so writers wait for the backfill (about a second per million runs);
+    // PostgreSQL the migration is one transaction, so writers wait for the backfill (about 12 s per million runs here);
     // elsewhere it is the online, chunked recount of `rebuild-stats`. See `aggregates/`.
     '0004_stats_aggregates': {
       async up(db: AnyKysely) {
