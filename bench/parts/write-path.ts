@@ -141,8 +141,8 @@ export async function writePath(opts: { rows: number }) {
 
 /**
  * `count` sequential awaited registers, then `count` sequential awaited updates (STARTED + 2-key metadata merge), each
- * beside a raw `pg` loop of the same statements on one connection; raw and ours alternate twice, the better of each
- * kept (noisy machine).
+ * beside a raw `pg` loop of the same statements on one connection. Raw and ours run in alternating slices of a few
+ * hundred calls (which side goes first alternates too), so the load of a shared machine hits both alike.
  */
 async function sequential(tasks: AgentcoreTask, url: string, count: number) {
   const pool = rawPgPool(url, 1);
@@ -178,36 +178,53 @@ async function sequential(tasks: AgentcoreTask, url: string, count: number) {
       metadata: { source: 'bench' },
       createdBy: { id: 42, username: 'alice' },
     });
-  const best = { rawIns: 0, oursIns: 0, rawUpd: 0, oursUpd: 0 };
-  for (const round of [0, 1]) {
-    const key = (side: string, i: number) => `seq-${side}-${round}-${i}`;
-    best.rawIns = Math.max(best.rawIns, await rate(count, 1, (i) => insertRaw(key('raw', i))));
-    best.oursIns = Math.max(best.oursIns, await rate(count, 1, (i) => register(key('ours', i))));
-    best.rawUpd = Math.max(best.rawUpd, await rate(count, 1, (i) => updateRaw(key('raw', i), i)));
-    best.oursUpd = Math.max(
-      best.oursUpd,
-      await rate(count, 1, (i) =>
-        tasks.tracker.updateTaskStatus(key('ours', i), 'STARTED', { metadata: { a: i, b: 'x' } }),
-      ),
-    );
-  }
+  const [oursIns, rawIns] = await alternating(
+    count,
+    (i) => register(`seq-ours-${i}`),
+    (i) => insertRaw(`seq-raw-${i}`),
+  );
+  const [oursUpd, rawUpd] = await alternating(
+    count,
+    (i) => tasks.tracker.updateTaskStatus(`seq-ours-${i}`, 'STARTED', { metadata: { a: i, b: 'x' } }),
+    (i) => updateRaw(`seq-raw-${i}`, i),
+  );
   throughput(
     PART,
     `postgres registerTaskExecution, ${count} sequential awaited`,
     'rows/s',
-    best.oursIns,
-    best.rawIns,
+    oursIns,
+    rawIns,
     0.8,
-    'raw pg INSERT loop, one caller, each awaited',
+    'raw pg INSERT loop, one caller, each awaited; alternating slices',
   );
   throughput(
     PART,
     `postgres updateTaskStatus STARTED + 2-key merge, ${count} sequential awaited`,
     'rows/s',
-    best.oursUpd,
-    best.rawUpd,
+    oursUpd,
+    rawUpd,
     0.8,
-    'raw pg UPDATE loop (status, metadata merge, updated_at), one caller, each awaited',
+    'raw pg UPDATE loop (status, metadata merge, updated_at), one caller, each awaited; alternating slices',
   );
   await pool.end();
+}
+
+/** Runs `count` awaited calls of each of `a` and `b` in alternating slices; returns the calls per second of each. */
+async function alternating(
+  count: number,
+  a: (i: number) => Promise<unknown>,
+  b: (i: number) => Promise<unknown>,
+  slice = 250,
+): Promise<[number, number]> {
+  const ms = [0, 0];
+  const sides = [a, b];
+  for (let start = 0, turn = 0; start < count; start += slice, turn++) {
+    const end = Math.min(count, start + slice);
+    for (const side of turn % 2 === 0 ? [0, 1] : [1, 0]) {
+      const began = performance.now();
+      for (let i = start; i < end; i++) await sides[side]!(i);
+      ms[side]! += performance.now() - began;
+    }
+  }
+  return [count / (ms[0]! / 1000), count / (ms[1]! / 1000)];
 }
