@@ -219,7 +219,8 @@ export class WriteBatcher {
       this.inFlight++;
       for (const entry of batch) entry.sent = true;
       void this.send(batch).finally(() => {
-        if (!this.wave) {
+        // Only a batch of several runs' writes answers a wave; after a lone one, the next write may go direct again.
+        if (batch.length > 1 && !this.wave) {
           this.wave = true;
           setImmediate(() => {
             this.wave = false;

@@ -135,6 +135,10 @@ describe('write batching on postgres', () => {
       if (/jsonb_to_recordset/.test(event.query.sql)) batches++;
     };
     const taskIds = Array.from({ length: 20 }, () => id('alone'));
+    // Overlapping writes just before (a batch answered its callers) do not keep the next lone caller batching.
+    await Promise.all([id('o1'), id('o2'), id('o3')].map((t) => tasks.tracker.updateTaskStatus(t, 'STARTED')));
+    await tasks.tracker.updateTaskStatus(id('o4'), 'STARTED');
+    await Promise.all([tasks.tracker.updateTaskStatus(id('o5'), 'STARTED'), tasks.tracker.heartbeat(id('o6'))]);
     const before = statements;
     listeners.add(count);
     try {
