@@ -74,16 +74,29 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
 
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/** `getUser` for bearer tokens whose users can be replaced while serving (`serve` reloads its file on SIGHUP). */
+export interface BearerTokenAuth extends GetUser<unknown> {
+  /** Replaces every user at once: a token left out of `users` is refused from the next request on. */
+  replace(users: readonly UsersFileEntry[]): void;
+}
+
 /**
  * `getUser` for bearer tokens: `Authorization: Bearer <token>` → the user with that token, else `null` (401).
  * Tokens are looked up by their SHA-256, so the comparison time does not depend on how much of a guess matches.
  */
-export function bearerTokenAuth(users: readonly UsersFileEntry[]): GetUser<unknown> {
-  const byDigest = new Map<string, HttpUser>(
-    users.map((u) => [digest(u.token), { id: u.id, username: u.username ?? null, isAdmin: u.is_admin === true }]),
-  );
-  return function getUserFromBearerToken(request) {
+export function bearerTokenAuth(users: readonly UsersFileEntry[]): BearerTokenAuth {
+  const index = (list: readonly UsersFileEntry[]) =>
+    new Map<string, HttpUser>(
+      list.map((u) => [digest(u.token), { id: u.id, username: u.username ?? null, isAdmin: u.is_admin === true }]),
+    );
+  let byDigest = index(users);
+  const getUserFromBearerToken: GetUser<unknown> = (request) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get('authorization') ?? '');
     return match ? (byDigest.get(digest(match[1])) ?? null) : null;
   };
+  return Object.assign(getUserFromBearerToken, {
+    replace(next: readonly UsersFileEntry[]) {
+      byDigest = index(next);
+    },
+  });
 }

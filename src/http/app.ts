@@ -73,9 +73,14 @@ export function isUnmatchedResponse(response: Response | BufferedResponse): bool
  */
 function json(c: Context<HttpEnv>, value: unknown, status = 200, headers?: Record<string, string>): Response {
   const text = JSON.stringify(value);
-  const all = headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS;
-  if (c.env?.buffered) return new BufferedResponse(text, status, all) as unknown as Response;
-  return new Response(text, { status, headers: all });
+  if (c.env?.buffered)
+    return new BufferedResponse(
+      text,
+      status,
+      headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS,
+    ) as unknown as Response;
+  // A fresh object: @hono/node-server's Response keeps the one it is given and adds content-length to it.
+  return new Response(text, { status, headers: { ...JSON_HEADERS, ...headers } });
 }
 
 /**

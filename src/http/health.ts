@@ -31,7 +31,7 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** Registers both probes (they authenticate nobody: register them before the authentication middleware). */
 export function registerHealthRoutes(route: RegisterRoute, ctx: HttpContext): void {
   const answer = (body: unknown, status: number) =>
-    new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
+    new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS } });
 
   route(
     {

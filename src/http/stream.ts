@@ -132,7 +132,7 @@ export class StreamHub {
    */
   open(c: Context<HttpEnv>, spec: Omit<Subscriber, 'stream' | 'queue' | 'latest' | 'running'>): Response {
     if (this.closed) throw new BackendUnavailableError('The server is shutting down.');
-    if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers: SSE_HEADERS });
+    if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers: { ...SSE_HEADERS } });
     const userKey = String(spec.viewer.user.id);
     if (this.sizeOf(userKey) >= this.maxStreamsPerUser)
       return tooManyStreams(
@@ -141,7 +141,7 @@ export class StreamHub {
     if (this.subscribers.size >= this.maxStreams) return tooManyStreams('Too many open streams; try again later.');
     const signal = c.req.raw.signal;
     // A client gone before we got here would never fire `abort` again: hold nothing for it.
-    if (signal?.aborted) return new Response(null, { status: 200, headers: SSE_HEADERS });
+    if (signal?.aborted) return new Response(null, { status: 200, headers: { ...SSE_HEADERS } });
     const stream = new SseStream(signal);
     const subscriber: Subscriber = { ...spec, stream, queue: [], latest: new Map(), running: false };
     this.subscribers.add(subscriber);
