@@ -153,7 +153,9 @@ export async function migrateToLatest(db: AnyKysely, dialect: DialectName): Prom
   for (let attempt = 1; ; attempt++) {
     const { error, results } = await migrator.migrateToLatest();
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-    if (dialect !== 'sqlite' || attempt >= 3 || !/UNIQUE|locked|busy/i.test(String((error as Error).message)))
+    if (dialect !== 'sqlite' || attempt >= 10 || !/UNIQUE|locked|busy/i.test(String((error as Error).message)))
       throw error;
+    // Let the other process finish its transaction before looking again (a jitter, so two retries do not collide).
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80 * attempt));
   }
 }

@@ -108,7 +108,7 @@ describe.each(['sqlite', 'postgres'] satisfies DialectName[])('CLI commands on %
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({
       applied: [],
-      migrations: ['0001_execution', '0002_config_and_lock', '0003_exact_identifiers'],
+      migrations: ['0001_execution', '0002_config_and_lock', '0003_exact_identifiers', '0004_stats_aggregates'],
     });
   });
 

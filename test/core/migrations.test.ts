@@ -83,7 +83,7 @@ describe.each(['utf8mb4', 'latin1'])(
         expect(EXACT_COLLATIONS.slice(0, 2)).toContain(collation);
         for (const column of before) expect(column.collation_name).not.toBe(collation);
 
-        expect(await migrateToLatest(old.db, 'mysql')).toEqual(['0003_exact_identifiers']);
+        expect(await migrateToLatest(old.db, 'mysql')).toEqual(['0003_exact_identifiers', '0004_stats_aggregates']);
 
         const after = await identifierColumns(old.db);
         expect(after.map((c) => c.collation_name)).toEqual(after.map(() => collation));

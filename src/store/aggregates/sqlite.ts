@@ -43,6 +43,6 @@ const TRIGGERS: Record<string, string> = {
 export async function createSqliteTriggers(db: Kysely<unknown>): Promise<void> {
   for (const [name, body] of Object.entries(TRIGGERS)) {
     await sql.raw(`drop trigger if exists ${name}`).execute(db);
-    await sql.raw(`create trigger ${name} ${body}`).execute(db);
+    await sql.raw(`create trigger if not exists ${name} ${body}`).execute(db);
   }
 }
