@@ -14,6 +14,7 @@ import {
   type SchedulerOptions,
   type StopScheduler,
 } from './maintenance/index.js';
+import type { BullmqPostgresConnection } from './queue/bullmq/postgres.js';
 import { DefaultBullmqSource } from './queue/default-source.js';
 import type { QueueSource } from './queue/source.js';
 import type { ChangeFeed } from './realtime/feed.js';
@@ -49,9 +50,9 @@ export interface AgentcoreTaskOptions {
   onRecordError?: OnRecordError;
   /**
    * Where `syncTask`, `getTask({ sync: true })`, `syncAllUnfinished` and the timeout job read the queue's state (see
-   * `agentcore-task/bullmq`). @defaultValue with `redis`: each run that has a `queue_name` is read from the BullMQ
-   * queue of that name on that Redis (prefix `'bull'`; a no-op with one warning when bullmq is not installed);
-   * without `redis`: none
+   * `agentcore-task/bullmq`). @defaultValue with `bullmq` or `redis`: each run that has a `queue_name` is read from the
+   * BullMQ queue of that name there (prefix `'bull'` on Redis; a no-op with one warning when bullmq is not installed);
+   * without either: none
    */
   queueSource?: QueueSource;
   /** Environment to read settings from. @defaultValue `process.env` */
@@ -72,6 +73,16 @@ export interface AgentcoreTaskOptions {
   redis?: RedisOption;
   /** Where task locks live. @defaultValue `'redis'` when `redis` is given, else `'database'` */
   lock?: LockBackend;
+  /**
+   * Where the BullMQ queues of the runs live, when not on the `redis` Redis: runs with a `queue_name` sync from the
+   * queue of that name there (unless `queueSource` is given). A `redis://` URL, or with bullmq 6 its PostgreSQL backend:
+   * a `postgres://` URL or `{ connectionString, schema }`. With `database` on the same PostgreSQL and no `redis`, the
+   * whole product runs on one PostgreSQL: queue, runs, locks, live events, maintenance schedules.
+   *
+   * @example
+   * createAgentcoreTask({ database: url, bullmq: { connection: { connectionString: url, schema: 'bullmq' } } });
+   */
+  bullmq?: { connection: string | BullmqPostgresConnection; prefix?: string };
 }
 
 /** Default database when none is given. */
@@ -121,8 +132,9 @@ export class AgentcoreTask {
     });
     this.settings = new SettingsStore(db, dialect, options.settings, options.env);
     this.maintenance = new Maintenance(this);
-    if (options.queueSource === undefined && this.redis)
-      this.defaultSource = new DefaultBullmqSource(this.redis, this.logger);
+    const queues = options.bullmq?.connection || this.redis;
+    if (options.queueSource === undefined && queues)
+      this.defaultSource = new DefaultBullmqSource(queues, this.logger, options.bullmq?.prefix);
     this.tracker = new TaskTracker({
       store: new ExecutionStore(db, dialect),
       feed,

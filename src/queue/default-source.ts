@@ -2,15 +2,20 @@ import { MissingDependencyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RedisLike } from '../redis.js';
 import type { TaskExecution } from '../types.js';
+import type { BullmqPostgresConnection } from './bullmq/postgres.js';
 // Types only: the core must load without bullmq installed (an optional peer), so the BullMQ source is imported
 // on the first sync, never at start-up.
 import type { BullmqSource } from './bullmq/source.js';
 import type { QueueJobState, QueueSource } from './source.js';
 
+/** Where the default source finds the queues: the instance's Redis, or the `bullmq.connection` option. */
+export type DefaultSourceConnection = RedisLike | string | BullmqPostgresConnection;
+
 /**
- * The sync source of an instance created with `redis` and no `queueSource`: a run that
- * carries `queue_name` is read from the BullMQ queue of that name on the instance's own Redis (default prefix
- * `'bull'`), through the same `BullmqSource` that `useBullmqSync` installs.
+ * The sync source of an instance created with `redis` (or `bullmq`) and no `queueSource`: a run that carries
+ * `queue_name` is read from the BullMQ queue of that name on the instance's own Redis (default prefix `'bull'`), or
+ * where `bullmq.connection` says (another Redis, or bullmq 6's PostgreSQL backend), through the same `BullmqSource`
+ * that `useBullmqSync` installs.
  *
  * `bullmq` is loaded on the first sync of a run that has a queue. When it is not installed, sync is a no-op and one
  * warning names the package: `redis` alone is also how locks and live events are enabled, and a host that uses no
@@ -23,8 +28,9 @@ export class DefaultBullmqSource implements QueueSource {
   private closed = false;
 
   constructor(
-    private readonly redis: RedisLike,
+    private readonly connection: DefaultSourceConnection,
     private readonly logger: Logger,
+    private readonly prefix?: string,
   ) {}
 
   /** The job's state, or `null` for a run without a queue, when bullmq is not installed, or after `close()`. */
@@ -41,7 +47,7 @@ export class DefaultBullmqSource implements QueueSource {
     return source ? source.isActive(execution) : false;
   }
 
-  /** Closes the queues opened on demand; the Redis connection belongs to the instance and is left open. */
+  /** Closes the queues opened on demand; the instance's Redis connection belongs to the instance and is left open. */
   async close(): Promise<void> {
     this.closed = true;
     const source = await this.source?.catch(() => null);
@@ -69,12 +75,13 @@ export class DefaultBullmqSource implements QueueSource {
       if (!(error instanceof MissingDependencyError)) throw error;
       this.logger.warn(
         { err: error },
-        'agentcore-task: the redis option enables BullMQ sync, but the bullmq package is not installed; runs are not synced from their queues (npm install bullmq)',
+        'agentcore-task: the redis (or bullmq) option enables BullMQ sync, but the bullmq package is not installed; runs are not synced from their queues (npm install bullmq)',
       );
       return null;
     }
     const { BullmqSource } = await import('./bullmq/source.js');
-    // An ioredis instance is a BullMQ connection: the queues share it and leave it open.
-    return new BullmqSource({ connection: this.redis as never, logger: this.logger });
+    // An ioredis instance is a BullMQ connection: the queues share it and leave it open. A URL (Redis or PostgreSQL)
+    // or a PostgreSQL config opens connections the source closes.
+    return new BullmqSource({ connection: this.connection as never, logger: this.logger, prefix: this.prefix });
   }
 }

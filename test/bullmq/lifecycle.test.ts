@@ -1,11 +1,22 @@
-import { DelayedError, type Job, Worker } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentcoreTask, createAgentcoreTask, type Logger, silentLogger } from '../../src/index.js';
 import { dispatch, instrumentWorker, jobIdOf, taskIdOf, tracked, useBullmqSync } from '../../src/queue/bullmq/index.js';
 import { useTestDatabase } from '../helpers/databases.js';
-import { REDIS_URL } from '../helpers/env.js';
-import { connection, sleep, useQueues, waitFor } from './helpers.js';
+import {
+  connection,
+  onPostgres,
+  Queue,
+  QueueEvents,
+  queuesAt,
+  sleep,
+  uniqueQueueName,
+  unreachableQueues,
+  useQueues,
+  Worker,
+  waitFor,
+} from './helpers.js';
 
 /** The statuses a run went through, from the change feed, without repeats (progress writes repeat the status). */
 function statusTrail(tasks: AgentcoreTask) {
@@ -205,13 +216,19 @@ describe('BullMQ recording on postgres', () => {
   });
 
   it('dispatch registers the run before adding the job: a failed add leaves a FAILURE row, not a PENDING orphan', async () => {
-    const queue = redis.queue('closed');
-    await queue.close();
+    // A closed queue rejects adds on Redis; on bullmq 6's PostgreSQL backend an add on a closed queue never settles,
+    // so there the queue is one whose database cannot be reached.
+    const queue = onPostgres
+      ? new Queue(uniqueQueueName('closed'), { connection: unreachableQueues as never })
+      : redis.queue('closed');
+    queue.on('error', () => {});
+    if (!onPostgres) await queue.close();
     const jobId = `dispatch-fails-${Date.now()}`;
     await expect(dispatch(tasks, queue, 'never_added', {}, { module: 'm', jobOptions: { jobId } })).rejects.toThrow();
     const row = await tasks.tracker.getTask(jobId);
     expect(row?.status).toBe('FAILURE');
     expect(row?.error).toContain(`could not add the job to queue ${queue.name}`);
+    if (onPostgres) await queue.close();
   });
 
   // The only jobs with automatic ids in this database: their ids ("1", "2") are free, so each is recorded under it.
@@ -290,7 +307,7 @@ function useRecorder() {
       onRecordError: 'throw',
       realtime: 'memory',
     });
-    useBullmqSync(rec.tasks, { connection: REDIS_URL });
+    useBullmqSync(rec.tasks, { connection: queuesAt });
   });
   afterAll(async () => {
     await rec.tasks?.close();
@@ -563,7 +580,6 @@ describe('BullMQ automatic job ids on postgres: the same id in two queues', () =
 });
 
 async function queueEvents(name: string) {
-  const { QueueEvents } = await import('bullmq');
   const events = new QueueEvents(name, { connection });
   await events.waitUntilReady();
   setTimeout(() => events.close(), 10_000).unref();

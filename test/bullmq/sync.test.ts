@@ -1,10 +1,8 @@
-import { FlowProducer, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentcoreTask, BackendUnavailableError, createAgentcoreTask, silentLogger } from '../../src/index.js';
 import { bullmqSource, dispatch, taskIdOf, useBullmqSync } from '../../src/queue/bullmq/index.js';
 import { useTestDatabase } from '../helpers/databases.js';
-import { REDIS_URL } from '../helpers/env.js';
-import { connection, useQueues, waitFor } from './helpers.js';
+import { connection, FlowProducer, queuesAt, unreachableQueues, useQueues, Worker, waitFor } from './helpers.js';
 
 /** A row without its computed `duration` (which grows while a run is unfinished). */
 function stored<T extends { duration: number | null } | null>(row: T) {
@@ -33,7 +31,7 @@ describe('BullMQ sync source on postgres', () => {
       onRecordError: 'throw',
       realtime: 'memory',
     });
-    useBullmqSync(tasks, { connection: REDIS_URL });
+    useBullmqSync(tasks, { connection: queuesAt });
   });
   afterAll(async () => {
     await tasks?.close();
@@ -190,7 +188,7 @@ describe('BullMQ sync source on postgres', () => {
       realtime: false,
     });
     try {
-      useBullmqSync(offline, { connection: 'redis://127.0.0.1:1', timeoutMs: 800 });
+      useBullmqSync(offline, { connection: unreachableQueues, timeoutMs: 800 });
       const taskId = `offline-${Date.now()}`;
       await offline.registerTaskExecution({ taskId, taskName: 't', module: 'm', queueName: 'some-queue' });
       const before = await offline.tracker.getTask(taskId);

@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentcoreTask, createAgentcoreTask, silentLogger } from '../../src/index.js';
 import { dispatch, tracked, useBullmqSync } from '../../src/queue/bullmq/index.js';
 import { useTestDatabase } from '../helpers/databases.js';
 import { REDIS_URL } from '../helpers/env.js';
-import { connection, sleep, useQueues, waitFor } from './helpers.js';
+import { backendEnv, connection, queuesAt, sleep, useQueues, Worker, waitFor } from './helpers.js';
 
 const MINUTE = 60_000;
 const CHILD = fileURLToPath(new URL('./fixtures/crashing-worker.ts', import.meta.url));
@@ -52,7 +51,7 @@ describe('timeout marking against real BullMQ workers (postgres)', () => {
       onRecordError: 'throw',
       realtime: false,
     });
-    useBullmqSync(tasks, { connection: REDIS_URL });
+    useBullmqSync(tasks, { connection: queuesAt });
     liveness = await createAgentcoreTask({
       database: database.url,
       logger: silentLogger,
@@ -114,6 +113,7 @@ describe('timeout marking against real BullMQ workers (postgres)', () => {
       DATABASE_URL: database.url,
       QUEUE: queue.name,
       REDIS_URL,
+      ...backendEnv,
       LOCK_MS: '1000',
     });
     children.push(child);
@@ -154,6 +154,7 @@ describe('timeout marking against real BullMQ workers (postgres)', () => {
       DATABASE_URL: database.url,
       QUEUE: queue.name,
       REDIS_URL,
+      ...backendEnv,
       LOCK_MS: '1000',
     });
     children.push(child);

@@ -4,6 +4,7 @@
  * `createMaintenanceWorker`). Needs the `bullmq` package.
  * @packageDocumentation
  */
+export { type BullmqConnection, type BullmqPostgresConnection, isPostgresConnection } from './backend.js';
 export { redisOptionsFromUrl } from './connection.js';
 export { type DispatchOptions, type DispatchQueue, type DispatchResult, dispatch } from './dispatch.js';
 export { jobIdOf, taskIdOf } from './lifecycle.js';

@@ -1,4 +1,4 @@
-import type { ConnectionOptions, Job, Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { AgentcoreTask } from '../../create.js';
 import { consoleLogger } from '../../logger.js';
 import {
@@ -9,7 +9,7 @@ import {
 } from '../../maintenance/index.js';
 import { cleanupSchedule, markTimeoutSchedule } from '../../maintenance/schedule.js';
 import { DEFAULT_SETTINGS, type Settings, settingsFromEnv, validateCodeSettings } from '../../settings.js';
-import { redisOptionsFromUrl } from './connection.js';
+import { type BullmqConnection, backendFor } from './backend.js';
 import { resolveTaskId } from './lifecycle.js';
 import { loadBullmq } from './load.js';
 
@@ -112,8 +112,12 @@ export async function scheduleMaintenance(
 
 /** Options of `createMaintenanceWorker`. */
 export interface CreateMaintenanceWorkerOptions {
-  /** Redis: a `redis://` URL, an ioredis instance (needs `maxRetriesPerRequest: null`) or BullMQ connection options. */
-  connection: ConnectionOptions | string;
+  /**
+   * Redis: a `redis://` URL, an ioredis instance (needs `maxRetriesPerRequest: null`) or BullMQ connection options.
+   * With bullmq 6, its PostgreSQL backend: a `postgres://` URL or `{ connectionString, schema }` (the worker creates or
+   * upgrades BullMQ's schema on connect).
+   */
+  connection: BullmqConnection;
   /** @defaultValue `'agentcore-task-maintenance'` */
   queueName?: string;
   /** BullMQ key prefix. @defaultValue `'bull'` */
@@ -138,8 +142,10 @@ export async function createMaintenanceWorker(
 ): Promise<Worker<MaintenanceJobData, MaintenanceJobResult<unknown>>> {
   const { Worker, UnrecoverableError } = await loadBullmq('The maintenance worker');
   const queueName = options.queueName ?? DEFAULT_MAINTENANCE_QUEUE;
-  const connection =
-    typeof options.connection === 'string' ? redisOptionsFromUrl(options.connection) : options.connection;
+  const { opts, factory } = await backendFor(options.connection, 'The maintenance worker', {
+    prefix: options.prefix,
+    migrate: true,
+  });
   const worker = new Worker<MaintenanceJobData, MaintenanceJobResult<unknown>>(
     queueName,
     async (job: Job<MaintenanceJobData>) => {
@@ -160,7 +166,9 @@ export async function createMaintenanceWorker(
       }
       throw new UnrecoverableError(`unknown maintenance job "${job.name}"`);
     },
-    { connection, prefix: options.prefix },
+    opts as never,
+    // bullmq 6: the backend factory (PostgreSQL); none on Redis, which bullmq 5 and 6 open by default.
+    factory as never,
   );
   worker.on('error', (error) => tasks.logger.warn({ err: error }, 'agentcore-task: maintenance worker error'));
   tasks.onClose(() => worker.close());

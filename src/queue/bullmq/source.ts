@@ -6,6 +6,7 @@ import { silentLogger } from '../../logger.js';
 import { TaskStatus } from '../../status.js';
 import type { TaskExecution } from '../../types.js';
 import type { QueueJobState, QueueSource } from '../source.js';
+import { type BullmqConnection, backendFor, isPostgresConnection } from './backend.js';
 import { jobIdOf } from './lifecycle.js';
 import { loadBullmq, loadIoredis } from './load.js';
 
@@ -57,13 +58,15 @@ export interface BullmqSourceOptions {
   /** Queues to read, matched by `execution.queueName`. */
   queues?: readonly SourceQueue[];
   /**
-   * Redis to open other queues on demand (by `execution.queueName`): a `redis://` URL (a connection this source opens
-   * and closes), an ioredis instance (shared, left open) or BullMQ connection options.
+   * Where to open other queues on demand (by `execution.queueName`). Redis: a `redis://` URL (a connection this source
+   * opens and closes), an ioredis instance (shared, left open) or BullMQ connection options. With bullmq 6, its
+   * PostgreSQL backend: a `postgres://` URL or `{ connectionString, schema }` (each queue opened has a small pool of
+   * its own, closed by `close()`; the schema must already exist, as the workers create it).
    */
-  connection?: ConnectionOptions | string;
+  connection?: BullmqConnection;
   /** BullMQ key prefix of the queues opened on demand. @defaultValue `'bull'` */
   prefix?: string;
-  /** A sync call that gets no answer from Redis within this time fails with `BackendUnavailableError`. @defaultValue `5000` */
+  /** A sync call that gets no answer from the queue's Redis or PostgreSQL within this time fails with `BackendUnavailableError`. @defaultValue `5000` */
   timeoutMs?: number;
   /** Where connection errors of the queues opened on demand are reported. @defaultValue silent */
   logger?: Logger;
@@ -180,8 +183,20 @@ export class BullmqSource implements QueueSource {
   }
 
   private async open(name: string): Promise<OwnedQueue> {
-    const { Queue } = await loadBullmq('Syncing runs from BullMQ');
-    const queue = new Queue(name, { connection: await this.connection(), prefix: this.options.prefix });
+    const purpose = 'Syncing runs from BullMQ';
+    const { Queue } = await loadBullmq(purpose);
+    const connection = this.options.connection;
+    let queue: InstanceType<typeof Queue>;
+    if (isPostgresConnection(connection)) {
+      const { opts, factory } = await backendFor(connection, purpose, {
+        max: 2,
+        connectionTimeoutMillis: this.timeoutMs,
+      });
+      // bullmq 6's constructor takes the backend factory last (typed per backend; bullmq 5 has no such parameter).
+      queue = new Queue(name, opts as never, factory as never);
+    } else {
+      queue = new Queue(name, { connection: await this.connection(), prefix: this.options.prefix });
+    }
     queue.on('error', (error) =>
       this.logger.warn({ err: error, queue: name }, 'agentcore-task: BullMQ connection error'),
     );
@@ -189,7 +204,7 @@ export class BullmqSource implements QueueSource {
   }
 
   private async connection(): Promise<ConnectionOptions> {
-    const connection = this.options.connection;
+    const connection = this.options.connection as ConnectionOptions | string;
     if (typeof connection !== 'string') return connection as ConnectionOptions;
     this.redis ??= (async () => {
       const Redis = await loadIoredis('Syncing runs from BullMQ');
