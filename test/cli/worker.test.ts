@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as bullmq from 'bullmq';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentcoreTask, silentLogger } from '../../src/index.js';
@@ -85,4 +86,60 @@ describe('agentcore-task worker', () => {
       }
     },
   );
+
+  it('--queue-backend postgres: the whole worker on one PostgreSQL (bullmq 6), $REDIS_URL unreachable and unused', {
+    timeout: 60_000,
+  }, async () => {
+    const pg = await createTestDatabase('postgres');
+    const queueName = uniqueQueueName('cli-pg');
+    const schema = `act_cli_${Date.now().toString(36)}`;
+    const { createPostgresBackend } = bullmq as unknown as { createPostgresBackend: never };
+    const queue = new Queue(
+      queueName,
+      { connection: { connectionString: pg.url, schema, migrate: true } as never },
+      createPostgresBackend,
+    );
+    try {
+      const bad = cli(['worker', '--queue-backend', 'postgres', '--database', `sqlite:${join(dir, 'y.db')}`]);
+      expect(await bad.exited).toBe(2);
+      expect(bad.out.stderr).toContain('postgres://');
+      const run = cli(
+        [
+          'worker',
+          '--queue-backend',
+          'postgres',
+          '--bullmq-schema',
+          schema,
+          '--database',
+          pg.url,
+          '--queue',
+          queueName,
+        ],
+        { REDIS_URL: 'redis://127.0.0.1:1' },
+      );
+      children.push(run.child);
+      await waitFor('worker started', () => run.out.stdout.includes('mark_timed_out_task_executions'), 20_000);
+      expect(run.out.stdout).toContain('no Redis');
+      const schedulers = await queue.getJobSchedulers();
+      expect(schedulers.map((s) => s.key).sort()).toEqual([
+        'agentcore-task-cleanup-old-executions',
+        'agentcore-task-mark-timed-out-executions',
+      ]);
+      const job = await queue.add('cleanup_old_task_executions', {});
+      await waitFor('cleanup ran', () => run.out.stdout.includes(`cleanup_old_task_executions ${job.id}:`), 20_000);
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+      expect(run.out.stderr).not.toMatch(/redis|ECONNREFUSED/i);
+      const tasks = await createAgentcoreTask({ database: pg.url, logger: silentLogger, realtime: false });
+      try {
+        expect((await tasks.tracker.getTask(taskIdOf(job)))?.status).toBe('SUCCESS');
+      } finally {
+        await tasks.close();
+      }
+    } finally {
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+      await pg.drop();
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { createAgentcoreTask, DEFAULT_DATABASE_URL } from '../../create.js';
 import type { MaintenanceSchedule } from '../../maintenance/index.js';
+import { type BullmqConnection, backendFor } from '../../queue/bullmq/backend.js';
 import { redisOptionsFromUrl } from '../../queue/bullmq/connection.js';
 import { loadBullmq } from '../../queue/bullmq/load.js';
 import {
@@ -21,15 +22,20 @@ agentcore-task-cleanup-old-executions and agentcore-task-mark-timed-out-executio
 (AGENTCORE_TASK_* variables and run-time overrides; removed when disabled) and processes them. Timeout marking
 syncs unfinished runs from BullMQ first. Safe to run on several machines: each scheduled run happens once.
 
+With --queue-backend postgres (bullmq 6), the queues live in the --database PostgreSQL (BullMQ's PostgreSQL
+backend, schema --bullmq-schema): one PostgreSQL and no Redis at all; $REDIS_URL is not used.
+
 Options:
-  --redis URL              Redis of the BullMQ queues (required; default: $REDIS_URL)
+  --redis URL              Redis of the BullMQ queues (required on Redis; default: $REDIS_URL)
+  --queue-backend NAME     redis (default) or postgres: BullMQ on the --database PostgreSQL, no Redis
+  --bullmq-schema NAME     Schema of BullMQ's tables with --queue-backend postgres (default: bullmq)
   --database URL           postgres://…, mysql://…, sqlite:PATH (default: $DATABASE_URL or ${DEFAULT_DATABASE_URL})
   --queue NAME             Queue of the maintenance jobs (default: ${DEFAULT_MAINTENANCE_QUEUE})
   --refresh-seconds N      Re-read the settings and update the schedules this often (default: ${DEFAULT_REFRESH_SECONDS})
   -h, --help               Show this help
 
 SIGTERM or SIGINT lets a running job finish, then exits 0.
-Exit codes: 0 stopped cleanly, 1 could not start (database or Redis unreachable), 2 bad usage.`;
+Exit codes: 0 stopped cleanly, 1 could not start (database, Redis or bullmq 6 missing), 2 bad usage.`;
 
 function describe(name: string, entry: MaintenanceSchedule | null): string {
   if (!entry) return `${name}: disabled`;
@@ -39,6 +45,8 @@ function describe(name: string, entry: MaintenanceSchedule | null): string {
 async function run(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
     redis: { type: 'string' },
+    'queue-backend': { type: 'string' },
+    'bullmq-schema': { type: 'string' },
     database: { type: 'string' },
     queue: { type: 'string' },
     'refresh-seconds': { type: 'string' },
@@ -48,33 +56,55 @@ async function run(args: string[], io: CliIo): Promise<number> {
     return EXIT.OK;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  const redis = values.redis ?? io.env.REDIS_URL;
-  if (!redis) throw new UsageError('--redis URL (or $REDIS_URL) is required: the maintenance jobs run on BullMQ');
-  let connection: ReturnType<typeof redisOptionsFromUrl>;
-  try {
-    connection = redisOptionsFromUrl(redis);
-  } catch (error) {
-    throw new UsageError(`--redis: ${(error as Error).message}`);
+  const backend = values['queue-backend'] ?? 'redis';
+  if (backend !== 'redis' && backend !== 'postgres')
+    throw new UsageError(`--queue-backend must be redis or postgres, got ${JSON.stringify(backend)}`);
+  const database = values.database ?? io.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  let redis: string | undefined;
+  let connection: BullmqConnection;
+  if (backend === 'postgres') {
+    if (values.redis) throw new UsageError('--redis and --queue-backend postgres exclude each other');
+    if (!/^postgres(ql)?:\/\//i.test(database))
+      throw new UsageError('--queue-backend postgres needs a postgres:// --database (the queues live there)');
+    const schema = values['bullmq-schema'];
+    if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema))
+      throw new UsageError('--bullmq-schema must be a simple identifier (letters, digits, underscores)');
+    connection = { connectionString: database, ...(schema ? { schema } : {}) };
+  } else {
+    if (values['bullmq-schema'] !== undefined) throw new UsageError('--bullmq-schema needs --queue-backend postgres');
+    redis = values.redis ?? io.env.REDIS_URL;
+    if (!redis) throw new UsageError('--redis URL (or $REDIS_URL) is required: the maintenance jobs run on BullMQ');
+    try {
+      connection = redisOptionsFromUrl(redis);
+    } catch (error) {
+      throw new UsageError(`--redis: ${(error as Error).message}`);
+    }
   }
   const queueName = values.queue ?? DEFAULT_MAINTENANCE_QUEUE;
   if (queueName === '' || queueName.includes(':')) throw new UsageError('--queue must be a non-empty name without ":"');
   const refreshSeconds = intOption('refresh-seconds', values['refresh-seconds'], { min: 1 }) ?? DEFAULT_REFRESH_SECONDS;
-  const database = values.database ?? io.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
 
-  const tasks = await createAgentcoreTask({ database, redis, env: io.env });
+  // On PostgreSQL the instance's own defaults fit: locks in the database, live events by LISTEN/NOTIFY.
+  const tasks = await createAgentcoreTask({
+    database,
+    env: io.env,
+    ...(redis ? { redis } : { bullmq: { connection: connection as { connectionString: string } } }),
+  });
   const { Queue } = await loadBullmq('The maintenance worker');
-  const queue = new Queue(queueName, { connection });
+  const { opts, factory } = await backendFor(connection, 'The maintenance worker', { migrate: true });
+  // bullmq 6 takes the backend factory last (PostgreSQL); on Redis there is none.
+  const queue = new Queue(queueName, opts as never, factory as never);
   queue.on('error', (error) => io.stderr(`queue error: ${error.message}\n`));
   tasks.onClose(() => queue.close());
   try {
-    useBullmqSync(tasks, { connection: redis });
+    if (redis) useBullmqSync(tasks, { connection: redis });
     const scheduled = await scheduleMaintenance(tasks, queue);
     let applied = JSON.stringify(scheduled);
     const worker = await createMaintenanceWorker(tasks, { connection, queueName });
     worker.on('completed', (job, result) => io.stdout(`${job.name} ${job.id}: ${JSON.stringify(result)}\n`));
     worker.on('failed', (job, error) => io.stderr(`${job?.name} ${job?.id} failed: ${error.message}\n`));
     io.stdout(
-      `agentcore-task maintenance worker on queue ${queueName} (database ${redactUrl(database)}, redis ${redactUrl(redis)})\n`,
+      `agentcore-task maintenance worker on queue ${queueName} (database ${redactUrl(database)}, ${redis ? `redis ${redactUrl(redis)}` : 'BullMQ on the same PostgreSQL, no Redis'})\n`,
     );
     report(scheduled);
 
