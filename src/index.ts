@@ -85,6 +85,7 @@ export { TaskLogCollector, type TaskLogEntry, type TaskLogSummary } from './trac
 export { type OnRecordError, type SyncSummary, TaskTracker } from './tracker/tracker.js';
 export type {
   CreatedBy,
+  DurationFigures,
   ExecutionFilters,
   ExecutionPage,
   PageOptions,

@@ -138,8 +138,30 @@ export interface TaskStats extends StatusCounts {
   by_module: Record<string, StatusCounts>;
   by_task_name: Record<string, StatusCounts>;
   series?: Array<{ bucket: string; count: number }>;
+  /** Extension: with `granularity`, the same buckets as `series` with their counts by status. */
+  series_by_status?: Array<{ bucket: string; counts: StatusCounts }>;
+  /** Extension: with `durations`, run time percentiles of completed runs per task name (see `DurationFigures`). */
+  duration_by_task_name?: Record<string, DurationFigures>;
+}
+
+/**
+ * Run time (`finished_at − started_at`, seconds) of the completed runs of one task name: the median, the 95th
+ * percentile (linear interpolation, as PostgreSQL's `percentile_cont`) and how many runs they are computed over.
+ */
+export interface DurationFigures {
+  p50: number;
+  p95: number;
+  /** Completed runs with a start and an end in the filtered range. */
+  count: number;
+  /**
+   * `true` when the percentiles are over the latest `DURATION_SAMPLE_SIZE` runs of the name only (MySQL/MariaDB and
+   * SQLite beyond that many runs); absent when exact over all `count` runs.
+   */
+  sampled?: true;
 }
 
 export interface StatsOptions extends ExecutionFilters {
   granularity?: 'day' | 'month' | 'year';
+  /** Add `duration_by_task_name` (reads the execution table; the counts may come from the aggregates). */
+  durations?: boolean;
 }

@@ -283,6 +283,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
         endDate: query.end_date,
         createdById,
         granularity: query.granularity,
+        durations: query.durations,
       });
       return json(c, stats);
     },

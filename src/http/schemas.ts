@@ -143,8 +143,12 @@ export const statsQuerySchema = z
     ...scopingParams,
     granularity: z.enum(['day', 'month', 'year'], { error: 'granularity must be one of day, month, year' }).meta({
       description:
-        'Adds a `series` with empty buckets filled: `day` = 24 hours of `start_date` (or today), `month` = 30 days ending at `end_date` (or today), `year` = 12 months.',
+        'Adds a `series` with empty buckets filled: `day` = 24 hours of `start_date` (or today), `month` = 30 days ending at `end_date` (or today), `year` = 12 months. Extension: and `series_by_status`, the same buckets by status.',
     }),
+    durations: booleanParam(
+      'durations',
+      'Extension: `true` adds `duration_by_task_name` (run time p50/p95 of completed runs per task name). Reads the runs, where the counts may come from maintained aggregates: ask for it only when shown.',
+    ),
   })
   .partial();
 export type StatsQuery = z.output<typeof statsQuerySchema>;
@@ -249,6 +253,31 @@ export const statsSchema = z.object({
     .array(z.object({ bucket: z.string(), count: z.number().int() }))
     .optional()
     .meta({ description: 'With `granularity` only: `HH:00`, `YYYY-MM-DD` or `YYYY-MM` buckets, empty ones 0.' }),
+  series_by_status: z
+    .array(z.object({ bucket: z.string(), counts: statusCountsSchema }))
+    .optional()
+    .meta({
+      description:
+        'Extension, with `granularity` only: the buckets of `series` with their counts by status (`counts.total` is the bucket\'s `count`). Counted in the same grouped query.',
+    }),
+  duration_by_task_name: z
+    .record(
+      z.string(),
+      z.object({
+        p50: z.number().meta({ description: 'Median run time, seconds (`finished_at − started_at`).' }),
+        p95: z.number().meta({ description: '95th percentile, seconds (linear interpolation, as `percentile_cont`).' }),
+        count: z.number().int().meta({ description: 'Completed runs with a start and an end in the filtered range.' }),
+        sampled: z.literal(true).optional().meta({
+          description:
+            'Present when the percentiles are over the latest 10,000 runs of the name only (MySQL/MariaDB and SQLite; PostgreSQL is always exact).',
+        }),
+      }),
+    )
+    .optional()
+    .meta({
+      description:
+        'Extension, with `durations=true` only: run time percentiles of the completed runs (SUCCESS, FAILURE, REVOKED) per task name, under the same filters and scoping.',
+    }),
 });
 
 /** `GET/PATCH config/`: the effective settings. */

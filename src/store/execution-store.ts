@@ -12,8 +12,9 @@ import {
   type TaskExecution,
   type TaskStats,
 } from '../types.js';
-import { countsFromAggregates, type StatsTables, seriesFromAggregates } from './aggregates/index.js';
+import { countsFromAggregates, type StatsTables, seriesByStatusFromAggregates } from './aggregates/index.js';
 import { type Granularity, type MetadataMerge, metadataMerge, type SqlDialect } from './dialect.js';
+import { durationsByTaskName } from './durations.js';
 import type { Effect, GuardedValue } from './effect.js';
 import { applyFilters, decodeCursor, encodeCursor, keysetAfter, parseDateBound, validateFilters } from './filters.js';
 import type { ImportBatchResult, ImportRun } from './import.js';
@@ -547,10 +548,12 @@ export class ExecutionStore {
    * Counts by status, module and task name in one grouped query, plus one grouped query for the series: a constant
    * number of queries whatever the number of modules and names. Both read the maintained aggregates
    * (`agentcore_task_stats`) when the filters are key columns and hour-aligned date bounds, so their cost does not grow
-   * with the number of runs; search, metadata and other date bounds count the table.
+   * with the number of runs; search, metadata and other date bounds count the table. The series is grouped by bucket and
+   * status (`series_by_status`; `series` holds its totals). `durations` adds one grouped query over the table for
+   * `duration_by_task_name` (see `durations.ts`).
    */
   async stats(options: StatsOptions = {}): Promise<TaskStats> {
-    const { granularity, ...filters } = options;
+    const { granularity, durations, ...filters } = options;
     validateFilters(filters);
     if (granularity !== undefined && !['day', 'month', 'year'].includes(granularity))
       throw new ValidationError('granularity must be one of day, month, year', 'granularity');
@@ -564,7 +567,8 @@ export class ExecutionStore {
           .execute(),
     );
     const series = granularity ? this.series(filters, granularity) : Promise.resolve(undefined);
-    const [rows, seriesRows] = await Promise.all([grouped, series]);
+    const byDuration = durations ? durationsByTaskName(this.db, this.dialect, filters) : Promise.resolve(undefined);
+    const [rows, seriesRows, durationRows] = await Promise.all([grouped, series, byDuration]);
     const stats: TaskStats = { ...emptyCounts(), by_module: {}, by_task_name: {} };
     for (const row of rows) {
       const n = Number(row.n);
@@ -575,33 +579,46 @@ export class ExecutionStore {
       addCount(stats.by_module[row.module], key, n);
       addCount(stats.by_task_name[row.task_name], key, n);
     }
-    if (seriesRows) stats.series = seriesRows;
+    if (seriesRows) {
+      stats.series = seriesRows.map(({ bucket, counts }) => ({ bucket, count: counts.total }));
+      stats.series_by_status = seriesRows;
+    }
+    if (durationRows) stats.duration_by_task_name = durationRows;
     return stats;
   }
 
-  private async series(filters: ExecutionFilters, granularity: Granularity) {
+  /** The series buckets with their counts by status (`series` is their totals): one grouped query. */
+  private async series(
+    filters: ExecutionFilters,
+    granularity: Granularity,
+  ): Promise<Array<{ bucket: string; counts: StatusCounts }>> {
     const { from, to, buckets } = seriesRange(granularity, filters);
-    const fromAggregates = await seriesFromAggregates(
-      this.db.withTables<StatsTables>(),
-      filters,
-      granularity,
-      from,
-      to,
-    );
-    if (fromAggregates) return buckets.map((b) => ({ bucket: b, count: fromAggregates.get(b) ?? 0 }));
-    const bucket = this.dialect.createdAtBucket(granularity);
-    const rows = await applyFilters(
-      this.db.selectFrom('agentcore_task_execution'),
-      { ...filters, startDate: undefined, endDate: undefined },
-      this.dialect,
-    )
-      .where('created_at', '>=', this.dialect.toDbDate(from))
-      .where('created_at', '<', this.dialect.toDbDate(to))
-      .select([bucket.as('bucket'), (eb) => eb.fn.countAll<number | string>().as('n')])
-      .groupBy(bucket)
-      .execute();
-    const counts = new Map(rows.map((r) => [String(r.bucket), Number(r.n)]));
-    return buckets.map((b) => ({ bucket: b, count: counts.get(b) ?? 0 }));
+    let counts = await seriesByStatusFromAggregates(this.db.withTables<StatsTables>(), filters, granularity, from, to);
+    if (!counts) {
+      const bucket = this.dialect.createdAtBucket(granularity);
+      const rows = await applyFilters(
+        this.db.selectFrom('agentcore_task_execution'),
+        { ...filters, startDate: undefined, endDate: undefined },
+        this.dialect,
+      )
+        .where('created_at', '>=', this.dialect.toDbDate(from))
+        .where('created_at', '<', this.dialect.toDbDate(to))
+        .select([bucket.as('bucket'), 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
+        .groupBy([bucket, 'status'])
+        .execute();
+      counts = new Map();
+      for (const r of rows) {
+        const label = String(r.bucket);
+        if (!counts.has(label)) counts.set(label, new Map());
+        counts.get(label)?.set(r.status, Number(r.n));
+      }
+    }
+    return buckets.map((b) => {
+      const statusCounts = emptyCounts();
+      for (const [status, n] of counts?.get(b) ?? [])
+        addCount(statusCounts, status.toLowerCase() as keyof StatusCounts, n);
+      return { bucket: b, counts: statusCounts };
+    });
   }
 
   /**

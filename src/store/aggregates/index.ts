@@ -11,7 +11,13 @@ import { createPostgresTriggers } from './postgres.js';
 import { createSqliteTriggers } from './sqlite.js';
 import { createStatsTable } from './table.js';
 
-export { type CountRow, countsFromAggregates, coveredRange, seriesFromAggregates } from './read.js';
+export {
+  type CountRow,
+  countsFromAggregates,
+  coveredRange,
+  seriesByStatusFromAggregates,
+  seriesFromAggregates,
+} from './read.js';
 export {
   DEFAULT_REBUILD_BATCH_SIZE,
   type RebuildOptions,

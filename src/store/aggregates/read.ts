@@ -117,21 +117,46 @@ export async function seriesFromAggregates(
   from: Date,
   to: Date,
 ): Promise<Map<string, number> | null> {
-  if (!keyFiltersOnly(filters) || !plainYear(from) || !plainYear(to)) return null;
+  const byStatus = await seriesByStatusFromAggregates(db, filters, granularity, from, to);
+  if (!byStatus) return null;
+  const counts = new Map<string, number>();
+  for (const [label, statuses] of byStatus) {
+    let n = 0;
+    for (const count of statuses.values()) n += count;
+    counts.set(label, n);
+  }
+  return counts;
+}
+
+/**
+ * The series counts by bucket label and status (`label → status → n`), in one grouped query over the same rows as
+ * `seriesFromAggregates`; `null` when the filters are not covered. Buckets and statuses with no run are absent.
+ */
+export async function seriesByStatusFromAggregates(
+  db: Kysely<StatsTables>,
+  filters: ExecutionFilters,
+  granularity: Granularity,
+  from: Date,
+  to: Date,
+): Promise<Map<string, Map<string, number>> | null> {
+  // Per creator only all-time rows exist: a scoped series counts the table.
+  if (!keyFiltersOnly(filters) || filters.createdById !== undefined || !plainYear(from) || !plainYear(to)) return null;
   const hourly = granularity === 'day';
   const [lo, hi] = hourly ? [hourKey(from), hourKey(to)] : [dayKey(from), dayKey(to)];
   const rows = await keyed(db, filters)
     .where('grain', '=', hourly ? 'h' : 'd')
     .where('bucket', '>=', lo)
     .where('bucket', '<', hi)
-    .select(['bucket', sql<number | string>`sum(n)`.as('n')])
-    .groupBy('bucket')
+    .select(['bucket', 'status', sql<number | string>`sum(n)`.as('n')])
+    .groupBy(['bucket', 'status'])
     .execute();
-  const counts = new Map<string, number>();
-  for (const { bucket, n } of rows) {
+  const counts = new Map<string, Map<string, number>>();
+  for (const { bucket, status, n } of rows) {
     const label =
       granularity === 'day' ? `${bucket.slice(11, 13)}:00` : granularity === 'month' ? bucket : bucket.slice(0, 7);
-    counts.set(label, (counts.get(label) ?? 0) + Number(n));
+    const statuses = counts.get(label) ?? new Map<string, number>();
+    counts.set(label, statuses);
+    statuses.set(status, (statuses.get(status) ?? 0) + Number(n));
   }
   return counts;
 }
