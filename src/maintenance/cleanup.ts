@@ -196,6 +196,7 @@ export async function cleanupOldExecutions(
     key = some.key;
     inBatch += some.found;
     deleted += some.removed;
+    activity.deleted(some.removed);
     // Announced a statement at a time: a whole batch at once is a burst of notifications every process receives.
     if (onDeleted && some.gone.length > 0)
       onDeleted(

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { STATS_ROWS_PER_RUN } from '../store/aggregates/index.js';
 import type { DialectName } from '../store/dialect.js';
-import type { Database } from '../store/schema.js';
+import { type Database, EXECUTION_TABLE } from '../store/schema.js';
 
 /**
  * How cleanup sizes its statements and when it rests. Two modes:
@@ -13,7 +14,8 @@ import type { Database } from '../store/schema.js';
  *   statement's time after each. A concurrent writer's commit then waits behind at most one small flush of ours.
  *
  * "Other sessions write" is known from two signals, whichever says so first: the database's own counters of rows
- * inserted and updated (cleanup itself only deletes, so any increase is someone else; PostgreSQL and MySQL/MariaDB), and
+ * inserted and updated (cleanup itself only deletes runs; the aggregate rows its deletes update are left out, see
+ * `ActivityMonitor`; PostgreSQL and MySQL/MariaDB), and
  * the statement's own latency per row against the quietest one seen at that size (every dialect: a busy database makes
  * each statement slower). Until the counters have covered one full window, cleanup stays gentle: a writer that
  * started just before must not meet a burst of large statements.
@@ -83,23 +85,37 @@ export const ACTIVITY_WINDOW_MS = 1_250;
 const BUSY_ROWS_PER_SECOND = 20;
 
 /**
- * Watches the database's counters of rows inserted and updated: of this database on PostgreSQL (its own writers are
- * the ones that wait; a busy neighbour database still shows in the statements' own latency), of the server on
- * MySQL/MariaDB (it has no per-database counters). `state` is refreshed by `poll()` once per window.
+ * Watches the database's counters of rows inserted and updated: of the execution table on PostgreSQL (its writers are
+ * the ones that wait; a busy neighbour still shows in the statements' own latency), of the server on MySQL/MariaDB (it
+ * has no per-table counters without performance_schema). Cleanup's own deletes write aggregate rows through the
+ * triggers (`STATS_ROWS_PER_RUN` per run on MySQL/MariaDB): those are not another writer. On PostgreSQL they are in
+ * another table's counters; on MySQL/MariaDB cleanup reports its deletes (`deleted`) and they are subtracted. Counting
+ * them made cleanup believe someone else was writing and stay gentle (small statements with pauses) all along.
+ * `state` is refreshed by `poll()` once per window.
  */
 export class ActivityMonitor {
   state: OthersWriting;
   private last: { at: number; rows: number } | null = null;
+  /** Counter rows our own deletes caused since the last window. */
+  private own = 0;
 
-  private constructor(private readonly read: (() => Promise<number>) | null) {
+  private constructor(
+    private readonly read: (() => Promise<number>) | null,
+    private readonly ownRowsPerDelete: number,
+  ) {
     this.state = read ? 'pending' : 'unknown';
   }
 
   /** A monitor for `dialect`; it starts its first window at once. */
   static async start(db: Kysely<Database>, dialect: DialectName): Promise<ActivityMonitor> {
-    const monitor = new ActivityMonitor(counterReader(db, dialect));
+    const monitor = new ActivityMonitor(counterReader(db, dialect), dialect === 'mysql' ? STATS_ROWS_PER_RUN : 0);
     await monitor.poll(true);
     return monitor;
+  }
+
+  /** Takes note of runs cleanup deleted, whose aggregate writes the counters will show. */
+  deleted(runs: number): void {
+    this.own += runs * this.ownRowsPerDelete;
   }
 
   /** Reads the counters when a window has passed (or when `force`d); a failing read turns the monitor off. */
@@ -116,8 +132,10 @@ export class ActivityMonitor {
       this.last = null;
       return;
     }
+    const own = this.own;
+    this.own = 0;
     if (this.last) {
-      const perSecond = ((rows - this.last.rows) * 1000) / (at - this.last.at);
+      const perSecond = ((rows - this.last.rows - own) * 1000) / (at - this.last.at);
       this.state = perSecond > BUSY_ROWS_PER_SECOND ? 'busy' : 'quiet';
     }
     this.last = { at, rows };
@@ -128,7 +146,8 @@ function counterReader(db: Kysely<Database>, dialect: DialectName): (() => Promi
   if (dialect === 'postgres')
     return async () => {
       const { rows } = await sql<{ n: string | number | null }>`
-        select tup_inserted + tup_updated as n from pg_stat_database where datname = current_database()`.execute(db);
+        select n_tup_ins + n_tup_upd as n from pg_stat_user_tables
+        where relid = to_regclass(${EXECUTION_TABLE})`.execute(db);
       return Number(rows[0]?.n ?? 0);
     };
   if (dialect === 'mysql')

@@ -12,7 +12,12 @@ import {
   type TaskExecution,
   type TaskStats,
 } from '../types.js';
-import { countsFromAggregates, type StatsTables, seriesByStatusFromAggregates } from './aggregates/index.js';
+import {
+  countFromAggregates,
+  countsFromAggregates,
+  type StatsTables,
+  seriesByStatusFromAggregates,
+} from './aggregates/index.js';
 import { type Granularity, type MetadataMerge, metadataMerge, type SqlDialect } from './dialect.js';
 import { durationsByTaskName } from './durations.js';
 import type { Effect, GuardedValue } from './effect.js';
@@ -519,8 +524,8 @@ export class ExecutionStore {
     filters: ExecutionFilters,
     base: SelectQueryBuilder<Database, 'agentcore_task_execution', object>,
   ): Promise<{ count: number; exact: boolean }> {
-    const fromAggregates = await countsFromAggregates(this.db.withTables<StatsTables>(), filters);
-    if (fromAggregates) return { count: fromAggregates.reduce((sum, row) => sum + row.n, 0), exact: true };
+    const fromAggregates = await countFromAggregates(this.db.withTables<StatsTables>(), filters);
+    if (fromAggregates !== null) return { count: fromAggregates, exact: true };
     if (this.dialect.name !== 'postgres') {
       const row = await base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
       return { count: Number(row?.n ?? 0), exact: true };

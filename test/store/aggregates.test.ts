@@ -63,9 +63,11 @@ async function expectAggregatesExact(db: AnyDb) {
   const expected = new Map<string, number>();
   for (const r of await tableRows(db)) {
     const at = new Date(r.created_at).toISOString();
-    const key = `${r.created_by_id === null ? '' : `=${r.created_by_id}`}|${r.module}|${r.task_name}|${r.status}`;
-    for (const bucket of [`h|${at.slice(0, 13)}`, `d|${at.slice(0, 10)}`, 't|']) {
-      expected.set(`${bucket}|${key}`, (expected.get(`${bucket}|${key}`) ?? 0) + 1);
+    const creator = r.created_by_id === null ? '' : `=${r.created_by_id}`;
+    const key = `${r.module}|${r.task_name}|${r.status}`;
+    // Rollups (creator '*') per hour, day and all time; per creator, all time only.
+    for (const row of [`h|${at.slice(0, 13)}|*`, `d|${at.slice(0, 10)}|*`, 't||*', `t||${creator}`]) {
+      expected.set(`${row}|${key}`, (expected.get(`${row}|${key}`) ?? 0) + 1);
     }
   }
   const { rows } = await sql<{
@@ -118,11 +120,17 @@ async function statsFromTable(db: AnyDb, dialect: SqlDialect, options: StatsOpti
     )
       .where('created_at', '>=', dialect.toDbDate(from))
       .where('created_at', '<', dialect.toDbDate(to))
-      .select([bucket.as('bucket'), sql<number>`count(*)`.as('n')])
-      .groupBy(bucket)
+      .select([bucket.as('bucket'), 'status', sql<number>`count(*)`.as('n')])
+      .groupBy([bucket, 'status'])
       .execute();
-    const counts = new Map(series.map((r) => [String(r.bucket), Number(r.n)]));
-    stats.series = buckets.map((b) => ({ bucket: b, count: counts.get(b) ?? 0 }));
+    const byBucket = new Map<string, ReturnType<typeof empty>>();
+    for (const r of series) {
+      const counts = byBucket.get(String(r.bucket)) ?? empty();
+      add(counts, r.status, Number(r.n));
+      byBucket.set(String(r.bucket), counts);
+    }
+    stats.series = buckets.map((b) => ({ bucket: b, count: byBucket.get(b)?.total ?? 0 }));
+    stats.series_by_status = buckets.map((b) => ({ bucket: b, counts: byBucket.get(b) ?? empty() }));
   }
   return stats;
 }
@@ -340,7 +348,9 @@ describe.each(DIALECTS)('stats from aggregates on %s', (dialectName) => {
 
   it('covered filters are answered from the aggregates; search, metadata and unaligned dates are not', async () => {
     const day = isoDay(new Date(Date.now() - DAY));
-    expect(await countsFromAggregates(db, { module: 'm1', createdById: 1, startDate: day })).not.toBeNull();
+    expect(await countsFromAggregates(db, { module: 'm1', startDate: day })).not.toBeNull();
+    expect(await countsFromAggregates(db, { module: 'm1', createdById: 1 })).not.toBeNull();
+    expect(await countsFromAggregates(db, { module: 'm1', createdById: 1, startDate: day })).toBeNull();
     expect(await countsFromAggregates(db, { startDate: `${day}T03:00:00Z`, endDate: day })).not.toBeNull();
     expect(await countsFromAggregates(db, { search: 'x' })).toBeNull();
     expect(await countsFromAggregates(db, { metadata: { k: 'v' } })).toBeNull();
@@ -367,11 +377,18 @@ describe.each(DIALECTS)('stats from aggregates on %s', (dialectName) => {
     await sql`delete from agentcore_task_stats where grain = 'd'`.execute(db);
     await sql`update agentcore_task_stats set n = n + 5 where grain = 'h'`.execute(db);
     await sql`insert into agentcore_task_stats (grain, bucket, creator, module, task_name, status, n)
-      values ('h', '2001-01-01T00', '', 'ghost', 'ghost', 'SUCCESS', 3)`.execute(db);
+      values ('h', '2001-01-01T00', '*', 'ghost', 'ghost', 'SUCCESS', 3), ('t', '', '=ghost', 'm1', 't1', 'SUCCESS', 2),
+        ('h', '2001-01-01T00', '=alice', 'm1', 't1', 'SUCCESS', 1)`.execute(db);
+    await sql`update agentcore_task_stats set n = n - 1 where grain = 't' and creator <> '*'`.execute(db);
     let writing = true;
     const writer = (async () => {
       for (let i = 0; writing || i < 20; i++) {
-        await tasks.registerTaskExecution({ taskId: `during-${i}`, taskName: 't1', module: 'm3' });
+        await tasks.registerTaskExecution({
+          taskId: `during-${i}`,
+          taskName: 't1',
+          module: 'm3',
+          ...(i % 3 ? { createdBy: { id: i % 3 === 1 ? 'alice' : 1, username: 'u' } } : {}),
+        });
         await tasks.tracker.updateTaskStatus(`during-${i}`, i % 2 ? 'SUCCESS' : 'STARTED');
       }
     })();
@@ -395,13 +412,18 @@ describe.each(DIALECTS)('stats from aggregates on %s', (dialectName) => {
     });
     try {
       const day = isoDay(new Date(Date.now() - DAY));
-      await watched.tracker.getTaskStats({ createdById: 1, module: 'm1', startDate: day, granularity: 'day' });
+      await watched.tracker.getTaskStats({ createdById: 1, module: 'm1' });
+      await watched.tracker.getTaskStats({ module: 'm1', startDate: day, granularity: 'day' });
       await watched.tracker.getTaskStats({ granularity: 'year' });
       await watched.tracker.getTaskStats({ status: 'FAILURE', startDate: `${day}T07:00:00Z`, granularity: 'month' });
-      expect(statements.length).toBeGreaterThanOrEqual(6);
+      expect(statements.length).toBeGreaterThanOrEqual(7);
       expect(statements.filter((s) => s.includes('agentcore_task_execution'))).toEqual([]);
       statements.length = 0;
       await watched.tracker.getTaskStats({ search: 'reg' });
+      expect(statements.some((s) => s.includes('agentcore_task_execution'))).toBe(true);
+      // Per creator there are only all-time rows: a creator's dated stats count the table.
+      statements.length = 0;
+      await watched.tracker.getTaskStats({ createdById: 1, startDate: day });
       expect(statements.some((s) => s.includes('agentcore_task_execution'))).toBe(true);
     } finally {
       await watched.close();

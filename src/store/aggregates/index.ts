@@ -1,7 +1,7 @@
 /**
- * Stats from maintained aggregates: `agentcore_task_stats` holds run counts by status × module × task name × creator
- * per UTC hour, per UTC day and for all time, kept exact by triggers on `agentcore_task_execution` in the transaction
- * of every row change, whoever writes it (the tracker, batch statements, cleanup, an import, plain SQL). Stats
+ * Stats from maintained aggregates: `agentcore_task_stats` holds run counts by status × module × task name per UTC
+ * hour, per UTC day and for all time, and per creator for all time, kept exact by triggers on
+ * `agentcore_task_execution` in the transaction of every row change, whoever writes it (the tracker, batch statements, cleanup, an import, plain SQL). Stats
  * requests whose filters these keys cover read only this table; see docs/SCALING.md for the design and its costs.
  */
 import type { Kysely } from 'kysely';
@@ -13,6 +13,7 @@ import { createStatsTable } from './table.js';
 
 export {
   type CountRow,
+  countFromAggregates,
   countsFromAggregates,
   coveredRange,
   seriesByStatusFromAggregates,
@@ -24,7 +25,7 @@ export {
   type RebuildResult,
   rebuildAggregates,
 } from './rebuild.js';
-export { STATS_TABLE, type StatsTable, type StatsTables } from './table.js';
+export { ALL_CREATORS, STATS_ROWS_PER_RUN, STATS_TABLE, type StatsTable, type StatsTables } from './table.js';
 
 /** Creates the aggregate table and the triggers that maintain it (both idempotent). Does not count existing runs. */
 export async function installAggregates(db: Kysely<unknown>, dialect: DialectName): Promise<void> {

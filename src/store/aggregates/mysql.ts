@@ -1,25 +1,26 @@
 /**
- * MySQL/MariaDB: row-level triggers (they have no statement-level ones). Each upserts the run's hourly, daily and total
- * rows in one multi-row `INSERT … ON DUPLICATE KEY UPDATE`, in the row change's transaction, on the connection's shard
- * of those rows (see `StatsTable.shard`).
+ * MySQL/MariaDB: row-level triggers (they have no statement-level ones). Each upserts the run's four rows (see
+ * `StatsTable`) in one multi-row `INSERT … ON DUPLICATE KEY UPDATE`, in the row change's transaction, on the
+ * connection's shard of those rows (see `StatsTable.shard`).
  */
 import { type Kysely, sql } from 'kysely';
 import { EXECUTION_TABLE } from '../schema.js';
-import { STATS_SHARDS, STATS_TABLE } from './table.js';
+import { ALL_CREATORS, STATS_SHARDS, STATS_TABLE } from './table.js';
 
 /** `created_at`'s hour as `YYYY-MM-DDTHH` (DATETIME columns hold UTC). */
 export const MYSQL_HOUR = `date_format(created_at, '%Y-%m-%dT%H')`;
 /** The creator key: `''` for no creator, `'=' || id` otherwise. */
 export const MYSQL_CREATOR = `coalesce(concat('=', created_by_id), '')`;
 
-/** The three rows (hour, day, total) of one run's key, as `VALUES` tuples, counting `n`. */
+/** The four rows of one run's key (the rollups of its hour, day and all time; its creator's total) counting `n`. */
 function rows(row: 'NEW' | 'OLD', n: number): string {
   const creator = `coalesce(concat('=', ${row}.created_by_id), '')`;
-  const rest = `${creator}, ${row}.module, ${row}.task_name, ${row}.status, connection_id() % ${STATS_SHARDS}, ${n}`;
+  const rest = `${row}.module, ${row}.task_name, ${row}.status, connection_id() % ${STATS_SHARDS}, ${n}`;
   return [
-    `('h', date_format(${row}.created_at, '%Y-%m-%dT%H'), ${rest})`,
-    `('d', date_format(${row}.created_at, '%Y-%m-%d'), ${rest})`,
-    `('t', '', ${rest})`,
+    `('h', date_format(${row}.created_at, '%Y-%m-%dT%H'), '${ALL_CREATORS}', ${rest})`,
+    `('d', date_format(${row}.created_at, '%Y-%m-%d'), '${ALL_CREATORS}', ${rest})`,
+    `('t', '', '${ALL_CREATORS}', ${rest})`,
+    `('t', '', ${creator}, ${rest})`,
   ].join(', ');
 }
 

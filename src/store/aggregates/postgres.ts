@@ -4,7 +4,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { EXECUTION_TABLE } from '../schema.js';
-import { STATS_SHARDS, STATS_TABLE } from './table.js';
+import { ALL_CREATORS, STATS_SHARDS, STATS_TABLE } from './table.js';
 
 /** This connection's shard of the aggregate rows (see `StatsTable.shard`). */
 const SHARD = `(pg_backend_pid() % ${STATS_SHARDS})::smallint`;
@@ -19,19 +19,21 @@ const COLUMNS = 'created_at, created_by_id, module, task_name, status';
 /**
  * The upsert of one statement's changes. The inner query nets the changes per hour and key first, so an update that
  * leaves status, module, task name, creator and `created_at` alone (progress, heartbeats, metadata) upserts nothing and
- * locks no aggregate row. Each connection upserts its own shard of a key's rows, so concurrent statements do not queue
- * on one hot row. Rows are upserted in key order so that two statements never wait on each other in a cycle.
+ * locks no aggregate row. Each net change goes to four rows: the rollups (every creator) of its hour, day and all time,
+ * and its creator's all-time row (see `StatsTable`). Each connection upserts its own shard of a key's rows, so
+ * concurrent statements do not queue on one hot row. Rows are upserted in key order so that two statements never wait
+ * on each other in a cycle.
  */
 function upsert(delta: string): string {
   return `insert into ${STATS_TABLE} as s (grain, bucket, creator, module, task_name, status, shard, n)
   select g.grain, case g.grain when 'h' then d.hour when 'd' then substr(d.hour, 1, 10) else '' end,
-    d.creator, d.module, d.task_name, d.status, ${SHARD}, sum(d.n)
+    case when g.rollup then '${ALL_CREATORS}' else d.creator end, d.module, d.task_name, d.status, ${SHARD}, sum(d.n)
   from (
     select ${PG_HOUR} as hour, ${PG_CREATOR} as creator, module, task_name, status, sum(n) as n
     from (${delta}) as x
     group by 1, 2, 3, 4, 5
     having sum(n) <> 0
-  ) as d cross join (values ('h'), ('d'), ('t')) as g(grain)
+  ) as d cross join (values ('h', true), ('d', true), ('t', true), ('t', false)) as g(grain, rollup)
   group by 1, 2, 3, 4, 5, 6
   having sum(d.n) <> 0
   order by 1, 2, 3, 4, 5, 6

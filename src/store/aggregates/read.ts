@@ -1,14 +1,15 @@
 /**
  * Stats read from `agentcore_task_stats` instead of the execution table, when the filters allow: module, task name,
- * status and creator are key columns; a date range is covered when its bounds fall on whole UTC hours. Search and
- * metadata filters, and a datetime `end_date` (inclusive, so never a bucket edge), are not covered: the caller falls
- * back to the table.
+ * status and creator are key columns; a date range is covered when its bounds fall on whole UTC hours. Unscoped
+ * requests read the rollup rows (`creator = '*'`), so their cost does not depend on the number of creators. Search
+ * and metadata filters, a datetime `end_date` (inclusive, so never a bucket edge), and a creator together with dates
+ * or a series (per creator there are only all-time rows) are not covered: the caller falls back to the table.
  */
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { ExecutionFilters } from '../../types.js';
 import type { Granularity } from '../dialect.js';
 import { parseDateBound } from '../filters.js';
-import { STATS_TABLE, type StatsTables } from './table.js';
+import { ALL_CREATORS, STATS_TABLE, type StatsTables } from './table.js';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -58,7 +59,8 @@ function keyFiltersOnly(filters: ExecutionFilters): boolean {
  * rows per key besides the daily ones.
  */
 function bucketsOf({ from, to }: { from?: Date; to?: Date }): BucketWhere {
-  if (!from && !to) return () => sql<boolean>`grain = 't'`;
+  // `bucket = ''` too: the key's prefix, so an index scan reaches the creator's (or the rollup's) rows directly.
+  if (!from && !to) return () => sql<boolean>`(grain = 't' and bucket = '')`;
   const firstDay = from ? new Date(Math.ceil(from.getTime() / DAY) * DAY) : undefined;
   const endDay = to ? new Date(Math.floor(to.getTime() / DAY) * DAY) : undefined;
   if (from && to && firstDay! >= endDay!) {
@@ -74,15 +76,46 @@ function bucketsOf({ from, to }: { from?: Date; to?: Date }): BucketWhere {
   return () => sql<boolean>`(${sql.join(parts, sql` or `)})`;
 }
 
-/** The aggregate table with the key filters (module, task name, status, creator) applied. */
+/**
+ * The aggregate table with the key filters (module, task name, status, creator) applied; without a creator filter,
+ * the rollup rows.
+ */
 function keyed(db: Kysely<StatsTables>, filters: ExecutionFilters) {
   let q = db.selectFrom(STATS_TABLE);
   if (filters.module !== undefined) q = q.where('module', '=', filters.module);
   if (filters.taskName !== undefined) q = q.where('task_name', '=', filters.taskName);
   if (filters.status !== undefined) q = q.where('status', '=', filters.status);
-  if (filters.createdById !== undefined)
-    q = q.where('creator', '=', filters.createdById === null ? '' : `=${String(filters.createdById)}`);
-  return q;
+  const creator =
+    filters.createdById === undefined
+      ? ALL_CREATORS
+      : filters.createdById === null
+        ? ''
+        : `=${String(filters.createdById)}`;
+  return q.where('creator', '=', creator);
+}
+
+/** The range the aggregates answer `filters` for, or `null` (see the file comment). */
+function coveredAt(filters: ExecutionFilters): { from?: Date; to?: Date } | null {
+  if (!keyFiltersOnly(filters)) return null;
+  const range = coveredRange(filters);
+  if (!range) return null;
+  // Per creator only all-time rows exist.
+  if (filters.createdById !== undefined && (range.from || range.to)) return null;
+  return range;
+}
+
+/**
+ * The number of runs matching `filters` from the aggregates (one summed read, no grouping), or `null` when the
+ * filters are not covered. What a list's count reads.
+ */
+export async function countFromAggregates(db: Kysely<StatsTables>, filters: ExecutionFilters): Promise<number | null> {
+  const range = coveredAt(filters);
+  if (!range) return null;
+  const row = await keyed(db, filters)
+    .where(bucketsOf(range))
+    .select(sql<number | string | null>`sum(n)`.as('n'))
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
 }
 
 /**
@@ -93,8 +126,7 @@ export async function countsFromAggregates(
   db: Kysely<StatsTables>,
   filters: ExecutionFilters,
 ): Promise<CountRow[] | null> {
-  if (!keyFiltersOnly(filters)) return null;
-  const range = coveredRange(filters);
+  const range = coveredAt(filters);
   if (!range) return null;
   const rows = await keyed(db, filters)
     .where(bucketsOf(range))

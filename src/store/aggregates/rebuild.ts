@@ -2,24 +2,30 @@
  * Recounting the aggregates from the execution table, online: for recovery, after rows were written with the triggers
  * off (MySQL `TRUNCATE`, a restore, `session_replication_role = replica`), and as the migration's backfill.
  *
- * The table is walked in `created_at` order in chunks of about `batchSize` runs, cut on whole UTC hours. Each chunk is
- * one short transaction that first stops writers from changing runs of its hours, then replaces the chunk's hourly rows
- * with a `count(*) … group by` of those runs. Triggers keep every hour exact once its chunk is done (a run that moves
- * between hours moves its count with it). Last, one short transaction recomputes the daily and all-time rows from the
- * (now exact) hourly ones. Writers wait at most one chunk; readers never wait. What "stop writers" means:
+ * Three passes, each in short transactions that first stop writers from changing the runs they count:
+ *
+ * 1. The table in `created_at` order, in chunks of about `batchSize` runs cut on whole UTC hours: each chunk replaces
+ *    its hours' rollup rows with a `count(*) … group by` of those runs. Triggers keep every hour exact once its chunk
+ *    is done (a run that moves between hours moves its count with it).
+ * 2. The creators in `created_by_id` order (runs without a creator first), in chunks of about `batchSize` runs (one
+ *    creator's runs never split): each chunk replaces its creators' all-time rows the same way.
+ * 3. One transaction recomputes the daily and all-time rollups from the (now exact) hourly ones.
+ *
+ * Writers wait at most one chunk; readers never wait. What "stop writers" means:
  *
  * - PostgreSQL: `LOCK TABLE … IN SHARE ROW EXCLUSIVE MODE` (blocks writes, not reads; two rebuilds take turns).
- * - MySQL/MariaDB: a locking read of the chunk's `created_at` index range under REPEATABLE READ: next-key locks keep
- *   runs from being inserted into, changed in or moved out of the range until commit; other hours stay writable.
+ * - MySQL/MariaDB: a locking read of the chunk's `created_at` (or `created_by_id`) index range under REPEATABLE READ:
+ *   next-key locks keep runs from being inserted into, changed in or moved out of the range until commit; other hours
+ *   (creators) stay writable.
  * - SQLite: `BEGIN IMMEDIATE` (SQLite has one writer anyway).
  */
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { DialectName } from '../dialect.js';
 import { EXECUTION_TABLE } from '../schema.js';
 import { MYSQL_CREATOR, MYSQL_HOUR } from './mysql.js';
 import { PG_CREATOR, PG_HOUR } from './postgres.js';
 import { SQLITE_CREATOR, SQLITE_HOUR } from './sqlite.js';
-import { STATS_TABLE } from './table.js';
+import { ALL_CREATORS, STATS_TABLE } from './table.js';
 
 const HOUR = 3_600_000;
 /** Runs per chunk by default: a chunk's transaction (and so a writer's longest wait) stays around 100 ms. */
@@ -60,17 +66,28 @@ export async function rebuildAggregates(
   const batchSize = options.batchSize ?? DEFAULT_REBUILD_BATCH_SIZE;
   const { hour, creator } = EXPRESSIONS[dialect];
   const toDb = (d: Date) => (dialect === 'sqlite' ? d.toISOString() : d);
-  const total = Number(
-    (await sql<{ n: number | string }>`select count(*) as n from ${sql.table(EXECUTION_TABLE)}`.execute(db)).rows[0]
-      ?.n ?? 0,
+  const table = sql.table(EXECUTION_TABLE);
+  const stats = sql.table(STATS_TABLE);
+  const runs = Number(
+    (await sql<{ n: number | string }>`select count(*) as n from ${table}`.execute(db)).rows[0]?.n ?? 0,
   );
+  // Every run is counted twice: once by time (hourly rollups), once by creator (their all-time rows).
+  const total = 2 * runs;
   let counted = 0;
   let chunks = 0;
+  const progress = (n: number) => {
+    counted += n;
+    chunks++;
+    options.onProgress?.(counted, Math.max(total, counted));
+  };
+
+  // 1. The hourly rollups, chunk by chunk of `created_at` (hourly rows of another creator than `*` are left-overs of
+  // an older layout: they go too).
   let from: Date | undefined;
   for (;;) {
     // The chunk ends after the hour of the run `batchSize` places on (or never, for the last chunk).
     const after = from ? sql`where created_at >= ${toDb(from)}` : sql``;
-    const { rows } = await sql<{ created_at: Date | string }>`select created_at from ${sql.table(EXECUTION_TABLE)}
+    const { rows } = await sql<{ created_at: Date | string }>`select created_at from ${table}
       ${after} order by created_at limit 1 offset ${batchSize}`.execute(db);
     const edge = rows[0] ? new Date(rows[0].created_at) : undefined;
     const to =
@@ -87,57 +104,123 @@ export async function rebuildAggregates(
       ],
       sql` and `,
     );
-    counted += await locked(db, dialect, async (trx) => {
-      if (dialect === 'mysql') {
-        // The count is the locking read: next-key locks on the chunk's `created_at` index range (and on the rows
-        // through it, never through another index, which could deadlock with a writer) until commit. Taken before
-        // any aggregate row, in the order writers take them (run, then aggregates).
-        const { rows: counts } = await sql<{ b: string; c: string; m: string; t: string; s: string; n: number }>`
-          select ${sql.raw(hour)} as b, ${sql.raw(creator)} as c, module as m, task_name as t, status as s, count(*) as n
-          from ${sql.table(EXECUTION_TABLE)} force index (agentcore_task_execution_created_at) where ${range}
-          group by b, c, m, t, s lock in share mode`.execute(trx);
-        await sql`delete from ${sql.table(STATS_TABLE)} where ${buckets}`.execute(trx);
-        for (let i = 0; i < counts.length; i += 500) {
-          const values = counts
-            .slice(i, i + 500)
-            .map((r) => sql`('h', ${r.b}, ${r.c}, ${r.m}, ${r.t}, ${r.s}, ${r.n})`);
-          await sql`insert into ${sql.table(STATS_TABLE)} (grain, bucket, creator, module, task_name, status, n)
-            values ${sql.join(values)}`.execute(trx);
+    progress(
+      await locked(db, dialect, async (trx) => {
+        if (dialect === 'mysql') {
+          // The count is the locking read: next-key locks on the chunk's `created_at` index range (and on the rows
+          // through it, never through another index, which could deadlock with a writer) until commit. Taken before
+          // any aggregate row, in the order writers take them (run, then aggregates).
+          const { rows: counts } = await sql<{ b: string; m: string; t: string; s: string; n: number }>`
+            select ${sql.raw(hour)} as b, module as m, task_name as t, status as s, count(*) as n
+            from ${table} force index (agentcore_task_execution_created_at) where ${range}
+            group by b, m, t, s lock in share mode`.execute(trx);
+          await sql`delete from ${stats} where ${buckets}`.execute(trx);
+          await insertValues(
+            trx,
+            counts.map((r) => sql`('h', ${r.b}, ${ALL_CREATORS}, ${r.m}, ${r.t}, ${r.s}, ${r.n})`),
+          );
+          return counts.reduce((sum, r) => sum + Number(r.n), 0);
         }
-        return counts.reduce((sum, r) => sum + Number(r.n), 0);
-      }
-      await sql`delete from ${sql.table(STATS_TABLE)} where ${buckets}`.execute(trx);
-      await sql`insert into ${sql.table(STATS_TABLE)} (grain, bucket, creator, module, task_name, status, n)
-        select 'h', ${sql.raw(hour)}, ${sql.raw(creator)}, module, task_name, status, count(*)
-        from ${sql.table(EXECUTION_TABLE)} where ${range}
-        group by ${sql.raw(hour)}, ${sql.raw(creator)}, module, task_name, status`.execute(trx);
-      const { rows: sum } = await sql<{ n: number | string | null }>`select sum(n) as n from ${sql.table(STATS_TABLE)}
-        where ${buckets}`.execute(trx);
-      return Number(sum[0]?.n ?? 0);
-    });
-    chunks++;
-    options.onProgress?.(counted, Math.max(total, counted));
+        await sql`delete from ${stats} where ${buckets}`.execute(trx);
+        await sql`insert into ${stats} (grain, bucket, creator, module, task_name, status, n)
+          select 'h', ${sql.raw(hour)}, ${ALL_CREATORS}, module, task_name, status, count(*)
+          from ${table} where ${range}
+          group by ${sql.raw(hour)}, module, task_name, status`.execute(trx);
+        const { rows: sum } = await sql<{ n: number | string | null }>`select sum(n) as n from ${stats}
+          where ${buckets}`.execute(trx);
+        return Number(sum[0]?.n ?? 0);
+      }),
+    );
     if (!to) break;
     from = to;
   }
-  // Daily and all-time rows from the hourly ones, with every hour held still.
+
+  // 2. Each creator's all-time rows, chunk by chunk of creators (in `created_by_id` order, the runs without a
+  // creator first); a creator's runs are never split between chunks. The key range of a chunk covers creators that
+  // no longer have runs too, so their rows go.
+  type Chunk = { none: true } | { none: false; after?: string; upTo?: string };
+  const creatorChunk = async (chunk: Chunk) =>
+    locked(db, dialect, async (trx) => {
+      const id = sql.ref('created_by_id');
+      const runsOf = chunk.none
+        ? sql`${id} is null`
+        : sql.join(
+            [
+              sql`${id} is not null`,
+              ...(chunk.after !== undefined ? [sql`${id} > ${chunk.after}`] : []),
+              ...(chunk.upTo !== undefined ? [sql`${id} <= ${chunk.upTo}`] : []),
+            ],
+            sql` and `,
+          );
+      // `substr(creator, 2)` is the id, compared like the column (same collation) so the key range is the runs' range.
+      const keys = chunk.none
+        ? sql`grain = 't' and creator = ''`
+        : sql.join(
+            [
+              sql`grain = 't' and creator like '=%'`,
+              ...(chunk.after !== undefined ? [sql`substr(creator, 2) > ${chunk.after}`] : []),
+              ...(chunk.upTo !== undefined ? [sql`substr(creator, 2) <= ${chunk.upTo}`] : []),
+            ],
+            sql` and `,
+          );
+      if (dialect === 'mysql') {
+        const { rows: counts } = await sql<{ c: string; m: string; t: string; s: string; n: number }>`
+          select ${sql.raw(creator)} as c, module as m, task_name as t, status as s, count(*) as n
+          from ${table} force index (agentcore_task_execution_created_by_created_at) where ${runsOf}
+          group by c, m, t, s lock in share mode`.execute(trx);
+        await sql`delete from ${stats} where ${keys}`.execute(trx);
+        await insertValues(
+          trx,
+          counts.map((r) => sql`('t', '', ${r.c}, ${r.m}, ${r.t}, ${r.s}, ${r.n})`),
+        );
+        return counts.reduce((sum, r) => sum + Number(r.n), 0);
+      }
+      await sql`delete from ${stats} where ${keys}`.execute(trx);
+      await sql`insert into ${stats} (grain, bucket, creator, module, task_name, status, n)
+        select 't', '', ${sql.raw(creator)}, module, task_name, status, count(*)
+        from ${table} where ${runsOf}
+        group by ${sql.raw(creator)}, module, task_name, status`.execute(trx);
+      const { rows: sum } = await sql<{ n: number | string | null }>`select sum(n) as n from ${stats}
+        where ${keys}`.execute(trx);
+      return Number(sum[0]?.n ?? 0);
+    });
+  progress(await creatorChunk({ none: true }));
+  for (let after: string | undefined; ; ) {
+    const { rows } = await sql<{ id: string }>`select created_by_id as id from ${table}
+      where created_by_id is not null ${after !== undefined ? sql`and created_by_id > ${after}` : sql``}
+      order by created_by_id limit 1 offset ${batchSize}`.execute(db);
+    const upTo = rows[0] ? String(rows[0].id) : undefined;
+    progress(await creatorChunk({ none: false, after, upTo }));
+    if (upTo === undefined) break;
+    after = upTo;
+  }
+
+  // 3. Daily and all-time rollups from the (now exact) hourly ones, with every hour held still. Daily rows of another
+  // creator than `*` are left-overs of an older layout: they go too.
   await locked(db, dialect, async (trx) => {
     // MySQL/MariaDB: hold every hourly row (writers' triggers upsert their hourly row first).
-    if (dialect === 'mysql')
-      await sql`select count(*) from ${sql.table(STATS_TABLE)} where grain = 'h' lock in share mode`.execute(trx);
-    await sql`delete from ${sql.table(STATS_TABLE)} where grain in ('d', 't')`.execute(trx);
+    if (dialect === 'mysql') await sql`select count(*) from ${stats} where grain = 'h' lock in share mode`.execute(trx);
+    await sql`delete from ${stats} where grain = 'd' or (grain = 't' and creator = ${ALL_CREATORS})`.execute(trx);
     for (const [grain, bucket] of [
       ['d', sql`substr(bucket, 1, 10)`],
       ['t', sql`''`],
     ] as const) {
-      await sql`insert into ${sql.table(STATS_TABLE)} (grain, bucket, creator, module, task_name, status, n)
-        select ${grain}, b, creator, module, task_name, status, sum(n) from (
-          select ${bucket} as b, creator, module, task_name, status, n from ${sql.table(STATS_TABLE)} where grain = 'h'
-        ) as h group by b, creator, module, task_name, status having sum(n) <> 0`.execute(trx);
+      await sql`insert into ${stats} (grain, bucket, creator, module, task_name, status, n)
+        select ${grain}, b, ${ALL_CREATORS}, module, task_name, status, sum(n) from (
+          select ${bucket} as b, module, task_name, status, n from ${stats} where grain = 'h' and creator = ${ALL_CREATORS}
+        ) as h group by b, module, task_name, status having sum(n) <> 0`.execute(trx);
     }
     return 0;
   });
-  return { runs: counted, chunks: chunks + 1 };
+  return { runs, chunks: chunks + 1 };
+}
+
+/** Inserts counted rows `(grain, bucket, creator, module, task_name, status, n)`, 500 a statement. */
+async function insertValues(trx: AnyDb, values: RawBuilder<unknown>[]) {
+  for (let i = 0; i < values.length; i += 500) {
+    await sql`insert into ${sql.table(STATS_TABLE)} (grain, bucket, creator, module, task_name, status, n)
+      values ${sql.join(values.slice(i, i + 500))}`.execute(trx);
+  }
 }
 
 const DEADLOCK = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', '40P01', 'SQLITE_BUSY']);

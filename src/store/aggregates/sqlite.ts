@@ -4,19 +4,21 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { EXECUTION_TABLE } from '../schema.js';
-import { STATS_TABLE } from './table.js';
+import { ALL_CREATORS, STATS_TABLE } from './table.js';
 
 /** `created_at` (ISO text) as its hour `YYYY-MM-DDTHH`, as the dialect's series buckets read it. */
 export const SQLITE_HOUR = `substr(created_at, 1, 10) || 'T' || substr(created_at, 12, 2)`;
 /** The creator key: `''` for no creator, `'=' || id` otherwise. */
 export const SQLITE_CREATOR = `coalesce('=' || created_by_id, '')`;
 
+/** The four rows of one run's key (the rollups of its hour, day and all time; its creator's total) counting `n`. */
 function rows(row: 'NEW' | 'OLD', n: number): string {
-  const rest = `coalesce('=' || ${row}.created_by_id, ''), ${row}.module, ${row}.task_name, ${row}.status, ${n}`;
+  const rest = `${row}.module, ${row}.task_name, ${row}.status, ${n}`;
   return [
-    `('h', substr(${row}.created_at, 1, 10) || 'T' || substr(${row}.created_at, 12, 2), ${rest})`,
-    `('d', substr(${row}.created_at, 1, 10), ${rest})`,
-    `('t', '', ${rest})`,
+    `('h', substr(${row}.created_at, 1, 10) || 'T' || substr(${row}.created_at, 12, 2), '${ALL_CREATORS}', ${rest})`,
+    `('d', substr(${row}.created_at, 1, 10), '${ALL_CREATORS}', ${rest})`,
+    `('t', '', '${ALL_CREATORS}', ${rest})`,
+    `('t', '', coalesce('=' || ${row}.created_by_id, ''), ${rest})`,
   ].join(', ');
 }
 

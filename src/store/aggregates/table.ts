@@ -5,15 +5,28 @@ import { exactCollation } from '../mysql/collation.js';
 /** The aggregate table, maintained by triggers on `agentcore_task_execution`. */
 export const STATS_TABLE = 'agentcore_task_stats';
 
+/** Aggregate rows one run counts in (hourly, daily and all-time rollups; its creator's all-time row). */
+export const STATS_ROWS_PER_RUN = 4;
+
 /** Rows a hot key spreads over on PostgreSQL and MySQL/MariaDB: one per connection, modulo this. */
 export const STATS_SHARDS = 8;
+
+/**
+ * The `creator` of the rows that count every creator's runs together (the rollups read by unscoped requests). It
+ * cannot be the key of a real creator, which is `''` or starts with `'='`.
+ */
+export const ALL_CREATORS = '*';
 
 /**
  * One row per grain × bucket × creator × module × task name × status: the number of runs with that key.
  *
  * - `grain`: `'h'` hourly (`bucket` `YYYY-MM-DDTHH`, UTC), `'d'` daily (`YYYY-MM-DD`), `'t'` all time (`bucket` `''`).
- * - `creator`: `''` for runs with no creator, otherwise `'='` followed by `created_by_id`, so that a primary key (which
- *   cannot hold NULL) still tells "no creator" from an empty id.
+ * - `creator`: `'*'` (`ALL_CREATORS`) for the rollup of every creator; `''` for runs with no creator, otherwise `'='`
+ *   followed by `created_by_id`, so that a primary key (which cannot hold NULL) still tells "no creator" from an empty
+ *   id. Hourly and daily rows exist only as rollups; per creator there are only all-time rows. Per creator and hour a
+ *   real history has about one run per key (1,000 users × 200 task names × 6 statuses), so those rows would be as many
+ *   as the runs and every delete would pay for them; a creator's date-ranged stats read the table through the
+ *   `(created_by_id, created_at)` index instead (that creator's runs of the range).
  * - `shard`: concurrent writers of one key spread over up to `STATS_SHARDS` rows (by connection), so they do not queue
  *   on one hot row; a count is the sum over shards. SQLite (one writer at a time) and `rebuild-stats` use shard 0.
  * - `n` is a sum: a shard's row may be 0 or negative (a run counted on one connection, moved on by another); readers
