@@ -13,6 +13,7 @@ import type { ExecutionFilters, TaskExecution } from '../types.js';
 import { BODY_DEFAULTS, readJsonBody } from './body.js';
 import type { HttpContext, HttpEnv, ResolvedHandlerOptions } from './context.js';
 import { AuthenticationRequiredError, errorToResponse, HttpRequestError, JSON_HEADERS, notFound } from './errors.js';
+import { registerExportRoute } from './export.js';
 import { registerHealthRoutes } from './health.js';
 import { registerMetricsRoute } from './metrics.js';
 import { BufferedResponse } from './node.js';
@@ -348,6 +349,7 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
   // for `executions/stream/` and `executions/{id}/stream/`: they must be registered before `executions/{id}/`, which
   // would otherwise answer `executions/stream/` with 400 "id must be a positive integer".
   registerStreamRoutes(route, ctx, streams);
+  registerExportRoute(route, ctx);
 
   // ── The list, and one run by primary key ──────────────────────────────────────────────────────────────────────
 

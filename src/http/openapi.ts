@@ -22,7 +22,10 @@ export interface ResponseDoc {
   description: string;
   /** JSON body schema; omit for none. */
   schema?: z.ZodType;
-  /** Another media type with a free-form body (e.g. `text/event-stream`, `text/html`). */
+  /**
+   * Another media type with a free-form body (e.g. `text/event-stream`, `text/html`); with `schema` too, the answer
+   * is either (an export: `text/csv` or JSON).
+   */
   contentType?: string;
 }
 
@@ -147,10 +150,12 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], options: OpenA
       };
     const responses: Record<string, unknown> = {};
     for (const [status, response] of Object.entries(route.responses)) {
-      const content = response.schema
-        ? { 'application/json': { schema: schemaOf(response.schema, refs) } }
-        : response.contentType
-          ? { [response.contentType]: { schema: { type: 'string' } } }
+      const content =
+        response.schema || response.contentType
+          ? {
+              ...(response.schema ? { 'application/json': { schema: schemaOf(response.schema, refs) } } : {}),
+              ...(response.contentType ? { [response.contentType]: { schema: { type: 'string' } } } : {}),
+            }
           : undefined;
       responses[status] = { description: response.description, ...(content ? { content } : {}) };
     }

@@ -17,6 +17,9 @@ import { ORDERING_FIELDS } from '../types.js';
 
 const DIGITS = /^\d+$/;
 
+/** The most rows one export (`GET executions/export/`) carries. */
+export const EXPORT_MAX_ROWS = 100_000;
+
 /** Pages beyond this are certainly past the end; capping keeps the SQL offset a sane integer on every driver. */
 const MAX_PAGE = 1_000_000_000;
 
@@ -132,6 +135,27 @@ const listOnlyParams = {
 /** Query of `GET executions/`. `metadata.<key>=<value>` filters are read separately (`parseMetadataFilters`). */
 export const listQuerySchema = z.object({ ...commonFilters, ...scopingParams, ...listOnlyParams }).partial();
 export type ListQuery = z.output<typeof listQuerySchema>;
+
+/** Query of `GET executions/export/` (extension): the list's filters, scoping, ordering and metadata view; no paging. */
+export const exportQuerySchema = z
+  .object({
+    ...commonFilters,
+    ...scopingParams,
+    status: listOnlyParams.status,
+    search: listOnlyParams.search,
+    ordering: listOnlyParams.ordering,
+    ...metadataViewParams,
+    format: z.enum(['csv', 'json'], { error: 'format must be one of csv, json' }).meta({
+      description: '`csv` (default) or `json`.',
+    }),
+    limit: positiveInt(
+      'limit',
+      `At most this many rows (default and largest ${EXPORT_MAX_ROWS.toLocaleString('en')}; larger is clamped).`,
+      EXPORT_MAX_ROWS,
+    ),
+  })
+  .partial();
+export type ExportQuery = z.output<typeof exportQuerySchema>;
 
 /** Query of `GET executions/my-tasks/`: the list's, without the scoping parameters. */
 export const myTasksQuerySchema = z.object({ ...commonFilters, ...listOnlyParams }).partial();
@@ -258,7 +282,7 @@ export const statsSchema = z.object({
     .optional()
     .meta({
       description:
-        'Extension, with `granularity` only: the buckets of `series` with their counts by status (`counts.total` is the bucket\'s `count`). Counted in the same grouped query.',
+        "Extension, with `granularity` only: the buckets of `series` with their counts by status (`counts.total` is the bucket's `count`). Counted in the same grouped query.",
     }),
   duration_by_task_name: z
     .record(
@@ -278,6 +302,13 @@ export const statsSchema = z.object({
       description:
         'Extension, with `durations=true` only: run time percentiles of the completed runs (SUCCESS, FAILURE, REVOKED) per task name, under the same filters and scoping.',
     }),
+});
+
+/** `GET executions/export/?format=json` (extension). */
+export const exportJsonSchema = z.object({
+  results: z.array(executionSchema),
+  count: z.number().int().meta({ description: 'Rows in `results`.' }),
+  truncated: z.boolean().meta({ description: '`true` when more runs match than `limit` (at most 100,000).' }),
 });
 
 /** `GET/PATCH config/`: the effective settings. */
