@@ -1,0 +1,599 @@
+import type { JobState } from 'bullmq';
+import type { AgentcoreTask } from '../../create.js';
+import { coerceError } from '../../errors.js';
+import { isCompletedStatus, TaskStatus, type TaskStatusValue } from '../../status.js';
+import type { ProgressInput, RegisterTaskInput, UpdateTaskInput } from '../../types.js';
+import { collidedTaskId, jobArguments, jobTaskName, progressInput, takenByAnotherQueue } from './lifecycle.js';
+import { JobFetcher, type RecorderJob } from './recorder-fetcher.js';
+import { loadPosition, type RecorderPosition, savePosition } from './recorder-position.js';
+import { Watermark } from './recorder-watermark.js';
+import { jobStateToStatus } from './source.js';
+
+/** The part of a BullMQ `Queue` the recorder uses (bullmq 5 or 6, Redis or PostgreSQL backend). */
+export interface RecorderQueue {
+  readonly name: string;
+  getJob(jobId: string): Promise<RecorderJob | undefined>;
+  getJobs(types: string[], start?: number, end?: number, asc?: boolean): Promise<Array<RecorderJob | undefined>>;
+  getJobCounts(...types: string[]): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+/** The part of a BullMQ `QueueEvents` the recorder uses. */
+export interface RecorderEvents {
+  on(event: string, listener: (args: Record<string, unknown>, eventId: string) => void): unknown;
+  run(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How one queue is recorded (resolved options). */
+export interface QueueRecordingOptions {
+  module: string;
+  jobData: boolean;
+  positionKey: string;
+  positionIntervalMs: number;
+  gapCheckIntervalMs: number;
+  reconcileIntervalMs: number;
+  reconcilePageSize: number;
+  clockMarginMs: number;
+  /** Reads the id of the newest event trimmed from the stream (Redis); `undefined` where it cannot be known. */
+  trimmedThrough?: () => Promise<string | undefined>;
+}
+
+/** What one reconcile pass found. */
+export interface ReconcileSummary {
+  /** Jobs read from the queue's sets. */
+  jobs: number;
+  /** `true` for the full pass (every set, back to the stored position); `false` for a pass after a gap. */
+  full: boolean;
+}
+
+/** Live figures of one recorded queue. */
+export interface QueueRecordingStats {
+  queue: string;
+  /** Events received since the recorder started. */
+  events: number;
+  /** Events received whose writes have not landed yet. */
+  inFlight: number;
+  /** The newest event id up to which everything is written (what a restart resumes after). */
+  committedEventId: string | undefined;
+  /** Reconcile passes done (the first at start). */
+  reconciles: number;
+  /** Gaps noticed (connection errors, events trimmed before they were read). */
+  gaps: number;
+}
+
+/** What the recorder knows of one job while it follows it. */
+interface Entry {
+  readonly jobId: string;
+  name: string | undefined;
+  /** Resolves to the run's `task_id` once registered; `null` when no run could be registered (job gone, no name). */
+  taskId: Promise<string | null> | undefined;
+  /** This job's steps run one after another, in event order. */
+  chain: Promise<void>;
+  pending: number;
+  /**
+   * Number of the job's current (or last) attempt, as BullMQ counts them (`attemptsMade + 1` while it runs): counted
+   * from the events when the recorder saw the job added, else taken from the job when first read.
+   */
+  attempt: number;
+  /** The `added` event was seen: the attempt count is the recorder's own, from the job's first event. */
+  sawAdded: boolean;
+  /** An attempt was marked STARTED and has not ended yet. */
+  running: boolean;
+  finished: boolean;
+  /** Number of the last event of this job received (see `QueueRecording.received`). */
+  lastEvent: number;
+}
+
+/** The result of a step: the write it submitted (awaited before its event counts as done), if any. */
+type StepResult = { written: Promise<unknown> } | undefined;
+
+/** Jobs followed at once; beyond it the oldest idle ones are forgotten (read again when they show up). */
+const MAX_ENTRIES = 50_000;
+
+const STALLED_ERROR = 'job stalled (the worker running it lost its lock); moved back to waiting';
+
+const ALL_STATES = ['active', 'waiting', 'prioritized', 'delayed', 'waiting-children', 'completed', 'failed'];
+const GAP_STATES = ['active', 'completed', 'failed'];
+
+const noop = () => {};
+
+/**
+ * Records the runs of one BullMQ queue from its event stream (see `recordQueues`). Each event becomes a step on its
+ * job's chain, so one job's writes keep the order of its events while different jobs' writes go out together (the
+ * tracker batches them on PostgreSQL); the event handler itself never waits. The stream position saved is the
+ * watermark below which every event's writes have landed.
+ */
+export class QueueRecording {
+  private readonly entries = new Map<string, Entry>();
+  private readonly watermark = new Watermark();
+  private readonly fetcher: JobFetcher;
+  private events: RecorderEvents | undefined;
+  private consuming: Promise<void> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private closing = false;
+  private startedAt = 0;
+  /** Events received so far (a sequence shared by all jobs). */
+  private received = 0;
+  private lastReceivedId: string | undefined;
+  private lastEventAt = 0;
+  private saved: string | undefined;
+  private reconciling: Promise<ReconcileSummary> | undefined;
+  private gapFrom: number | undefined;
+  private gapTimer: NodeJS.Timeout | undefined;
+  private gapRetryMs = 1_000;
+  private reconciles = 0;
+  private gaps = 0;
+
+  constructor(
+    private readonly tasks: AgentcoreTask,
+    private readonly queue: RecorderQueue,
+    private readonly openEvents: (lastEventId: string) => Promise<RecorderEvents>,
+    private readonly options: QueueRecordingOptions,
+  ) {
+    this.fetcher = new JobFetcher(
+      (id) => queue.getJob(id),
+      (error, jobId) => this.warn(error, { jobId }, 'could not read a job'),
+    );
+  }
+
+  /**
+   * Resumes the event stream after the stored position (from the oldest event the stream holds when there is none),
+   * then reconciles from the queue's sets. Resolves when that first reconcile is done.
+   */
+  async start(): Promise<ReconcileSummary> {
+    this.startedAt = Date.now();
+    let position: RecorderPosition | null = null;
+    try {
+      position = await loadPosition(this.tasks.db, this.options.positionKey);
+    } catch (error) {
+      this.warn(error, {}, 'could not read the stored position; replaying the whole event stream');
+    }
+    this.saved = position?.eventId;
+    // Listening starts before the sets are read, so a job that changes during the read is seen by its events.
+    const events = await this.openEvents(position?.eventId ?? '0');
+    this.events = events;
+    for (const name of ['added', 'waiting', 'delayed', 'active', 'progress', 'completed', 'failed', 'stalled']) {
+      events.on(name, (args: Record<string, unknown>, eventId: string) => this.onEvent(name, args, eventId));
+    }
+    events.on('error', (error) => this.onConnectionError(error));
+    this.consuming = events.run().catch((error) => {
+      if (!this.closing) this.warn(error, {}, 'the event stream stopped');
+    });
+    this.timers.push(setInterval(() => void this.savePosition(), this.options.positionIntervalMs));
+    if (this.options.trimmedThrough && this.options.gapCheckIntervalMs > 0)
+      this.timers.push(setInterval(() => void this.checkTrimmed(), this.options.gapCheckIntervalMs));
+    if (this.options.reconcileIntervalMs > 0)
+      this.timers.push(
+        setInterval(() => {
+          this.gapFrom ??= Date.now() - this.options.reconcileIntervalMs;
+          this.reconcileGap();
+        }, this.options.reconcileIntervalMs),
+      );
+    for (const t of this.timers) t.unref();
+    const since = position ? position.at - this.options.clockMarginMs : undefined;
+    return this.reconcile(true, since);
+  }
+
+  /** Live figures. */
+  stats(): QueueRecordingStats {
+    return {
+      queue: this.queue.name,
+      events: this.received,
+      inFlight: this.watermark.inFlight,
+      committedEventId: this.watermark.committed?.eventId ?? this.saved,
+      reconciles: this.reconciles,
+      gaps: this.gaps,
+    };
+  }
+
+  /** Resolves once every event received so far is written and the position saved (or `timeoutMs` passed: `false`). */
+  async idle(timeoutMs = 30_000): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (this.watermark.inFlight > 0 || this.reconciling) {
+      if (Date.now() > until) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await this.savePosition();
+    return true;
+  }
+
+  /** Stops reading events, lets the writes of events already read land (up to `timeoutMs`), saves the position. */
+  async close(timeoutMs = 30_000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.gapTimer);
+    await this.events?.close().catch(noop);
+    await this.consuming;
+    const until = Date.now() + timeoutMs;
+    while ((this.watermark.inFlight > 0 || this.reconciling) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 10));
+    await this.savePosition();
+    await this.queue.close().catch(noop);
+  }
+
+  // --- events -------------------------------------------------------------------------------------------------
+
+  private onEvent(event: string, args: Record<string, unknown>, eventId: string): void {
+    const jobId = typeof args?.jobId === 'string' ? args.jobId : undefined;
+    if (!jobId || this.closing) return;
+    this.received++;
+    this.lastReceivedId = eventId;
+    this.lastEventAt = Date.now();
+    const entry = this.entry(jobId);
+    entry.lastEvent = this.received;
+    if (event === 'added') {
+      entry.sawAdded = true;
+      if (typeof args.name === 'string') entry.name ??= args.name;
+    }
+    const action = this.actionFor(event, args, entry);
+    const seq = this.watermark.begin(eventId);
+    this.step(entry, action).finally(() => this.watermark.end(seq));
+  }
+
+  /** What an event writes, as a step of its job. */
+  private actionFor(event: string, args: Record<string, unknown>, e: Entry): (e: Entry) => Promise<StepResult> {
+    switch (event) {
+      case 'active':
+        return async () => {
+          const taskId = await this.ensure(e);
+          e.running = true;
+          e.attempt++;
+          return this.write(e, taskId, TaskStatus.STARTED, { metadata: { attempt: e.attempt } });
+        };
+      case 'progress': {
+        const input = progressInput(args.data as ProgressInput);
+        return async () => {
+          const taskId = await this.ensure(e);
+          if (!input) return undefined;
+          return this.write(e, taskId, undefined, { metadata: progressMetadata(input) });
+        };
+      }
+      case 'completed':
+        return async () => {
+          const taskId = await this.ensure(e);
+          e.finished = true;
+          e.running = false;
+          return this.write(e, taskId, TaskStatus.SUCCESS, { result: args.returnvalue ?? null });
+        };
+      case 'failed':
+        return async () => {
+          // The event carries the reason; the stack is read once, only for failures.
+          const [taskId, job] = await Promise.all([this.ensure(e), this.fetcher.get(e.jobId)]);
+          e.finished = true;
+          e.running = false;
+          const reason = typeof args.failedReason === 'string' && args.failedReason ? args.failedReason : undefined;
+          return this.write(e, taskId, TaskStatus.FAILURE, {
+            error: reason ?? (job?.failedReason || 'failed'),
+            traceback: lastStack(job),
+            // Read after the failure, `attemptsMade` counts the final attempt.
+            metadata: { attempt: job?.attemptsMade || e.attempt },
+          });
+        };
+      case 'stalled':
+        return async () => {
+          const taskId = await this.ensure(e);
+          // BullMQ does not count a stalled attempt: the next start has the same number.
+          if (e.running) e.attempt = Math.max(0, e.attempt - 1);
+          e.running = false;
+          return this.write(e, taskId, TaskStatus.RETRY, {
+            error: STALLED_ERROR,
+            metadata: { stalled_at: new Date().toISOString() },
+          });
+        };
+      case 'waiting':
+      case 'delayed':
+        // Back from active: a failed attempt that BullMQ retries (moved with a backoff to delayed, or straight to
+        // waiting), or the processor moved its job (DelayedError, rate limit, a stall). Otherwise a new job.
+        if (event === 'waiting' && args.prev !== 'active')
+          return async () => {
+            await this.ensure(e);
+            return undefined;
+          };
+        return async () => {
+          const taskId = await this.ensure(e);
+          if (event === 'delayed' && !e.running) return undefined; // added with a delay
+          return this.requeued(e, taskId);
+        };
+      default:
+        return async () => undefined;
+    }
+  }
+
+  /**
+   * A job left `active` without ending: `RETRY` when the attempt failed (BullMQ counted it: `attemptsMade` reached
+   * its number; the job is read after the event, so it can only be further on, never behind), else `PENDING` (the
+   * processor moved it: DelayedError, rate limit), as `tracked` records them.
+   */
+  private async requeued(e: Entry, taskId: string | null): Promise<StepResult> {
+    const job = await this.fetcher.get(e.jobId);
+    const wasRunning = e.running;
+    e.running = false;
+    if (!job || typeof job.finishedOn === 'number') return undefined;
+    const failed = wasRunning ? job.attemptsMade >= e.attempt : job.attemptsMade > 0 && !!job.failedReason;
+    if (failed) {
+      return this.write(e, taskId, TaskStatus.RETRY, {
+        error: job.failedReason || 'failed',
+        traceback: lastStack(job),
+        metadata: { attempt: wasRunning ? e.attempt : job.attemptsMade },
+      });
+    }
+    if (!wasRunning) return undefined;
+    e.attempt = Math.max(0, e.attempt - 1); // not counted by BullMQ: the next start has the same number
+    return this.write(e, taskId, TaskStatus.PENDING);
+  }
+
+  // --- jobs and their runs ------------------------------------------------------------------------------------
+
+  private entry(jobId: string): Entry {
+    let e = this.entries.get(jobId);
+    if (!e) {
+      e = {
+        jobId,
+        name: undefined,
+        taskId: undefined,
+        chain: Promise.resolve(),
+        pending: 0,
+        attempt: 0,
+        sawAdded: false,
+        running: false,
+        finished: false,
+        lastEvent: 0,
+      };
+      this.entries.set(jobId, e);
+      if (this.entries.size > MAX_ENTRIES) this.evict();
+    }
+    return e;
+  }
+
+  /** Forgets the oldest jobs with nothing in flight (their next event reads them again). */
+  private evict(): void {
+    let excess = this.entries.size - MAX_ENTRIES + Math.ceil(MAX_ENTRIES / 10);
+    for (const [id, e] of this.entries) {
+      if (excess <= 0) break;
+      if (e.pending > 0) continue;
+      this.entries.delete(id);
+      excess--;
+    }
+  }
+
+  /** Runs `fn` after the job's earlier steps; resolves once it and the write it submitted are done (never rejects). */
+  private step(e: Entry, fn: (e: Entry) => Promise<StepResult>): Promise<void> {
+    e.pending++;
+    const run = e.chain.then(() => fn(e));
+    // The next step starts once this one submitted its write: the tracker keeps one run's writes in order.
+    e.chain = run.then(noop, noop);
+    return run
+      .then((out) => out?.written)
+      .then(noop, (error) => this.warn(error, { jobId: e.jobId }, 'could not record an event'))
+      .finally(() => {
+        e.pending--;
+        if (e.finished && e.pending === 0 && this.entries.get(e.jobId) === e) this.entries.delete(e.jobId);
+      });
+  }
+
+  /** The run's `task_id`, registering the run the first time (one read of the job when its name or data is needed). */
+  private ensure(e: Entry, known?: RecorderJob): Promise<string | null> {
+    e.taskId ??= this.register(e, known);
+    return e.taskId;
+  }
+
+  private async register(e: Entry, known?: RecorderJob): Promise<string | null> {
+    let job = known;
+    if (!job && (this.options.jobData || e.name === undefined)) job = await this.fetcher.get(e.jobId);
+    if (job) {
+      e.name ??= job.name;
+      // Joined mid-way (the recorder did not see the job added): the count so far comes from the job. A finished
+      // job (its events are being replayed) counted its last attempt too, which the replayed start is.
+      if (!e.sawAdded && !known) {
+        const made = job.attemptsMade ?? 0;
+        e.attempt = typeof job.finishedOn === 'number' ? Math.max(0, made - 1) : made;
+      }
+    }
+    if (e.name === undefined) return null; // gone from the queue, name never seen: only an existing run is updated
+    const queueName = this.queue.name;
+    const input: RegisterTaskInput = {
+      taskId: e.jobId,
+      taskName: jobTaskName({ name: e.name }),
+      module: this.options.module,
+      ...(this.options.jobData && job ? jobArguments(job.data) : {}),
+      queueName,
+    };
+    try {
+      const row = await this.tasks.tracker.registerTaskExecution(input);
+      if (row && takenByAnotherQueue(row, queueName)) {
+        // The same id scheme as `tracked`: `<queue>:<id>` when a run of another queue holds the job's id.
+        const taskId = collidedTaskId(this.tasks, queueName, e.jobId, row.queueName);
+        await this.tasks.tracker.registerTaskExecution({ ...input, taskId });
+        return taskId;
+      }
+    } catch (error) {
+      this.warn(error, { jobId: e.jobId }, 'could not register a run');
+    }
+    return e.jobId;
+  }
+
+  /**
+   * Submits a write of the run and returns it (not awaited here). A job whose run could not be registered updates
+   * only an existing run of this queue, never creating one without a name.
+   */
+  private write(e: Entry, taskId: string | null, status: TaskStatusValue | undefined, fields: UpdateTaskInput = {}) {
+    const tracker = this.tasks.tracker;
+    const written =
+      taskId === null
+        ? tracker.recordStatus(e.jobId, status, fields, this.queue.name)
+        : tracker.recordStatus(taskId, status, fields);
+    return { written };
+  }
+
+  // --- reconcile ----------------------------------------------------------------------------------------------
+
+  /**
+   * Reads the queue's sets and records each job's state, for what the event stream could not tell (the recorder
+   * was down, events were trimmed). `full` reads every set (at start); otherwise only active, completed and failed
+   * jobs (after a gap: a job still waiting is recorded by its next event). Finished jobs are read newest first and
+   * only back to `since`. One pass at a time; a pass asked for during another runs after it.
+   */
+  reconcile(full: boolean, since?: number): Promise<ReconcileSummary> {
+    const previous = this.reconciling ?? Promise.resolve(undefined);
+    const pass = previous
+      .catch(noop)
+      .then(() => this.reconcilePass(full, since))
+      .finally(() => {
+        if (this.reconciling === pass) this.reconciling = undefined;
+      });
+    this.reconciling = pass;
+    return pass;
+  }
+
+  private async reconcilePass(full: boolean, since?: number): Promise<ReconcileSummary> {
+    const startSeq = this.received;
+    let jobs = 0;
+    for (const state of full ? ALL_STATES : GAP_STATES) {
+      const finished = state === 'completed' || state === 'failed';
+      for (let start = 0; !this.closing; start += this.options.reconcilePageSize) {
+        const page = await this.queue.getJobs([state], start, start + this.options.reconcilePageSize - 1, false);
+        let older = false;
+        const steps: Promise<void>[] = [];
+        for (const job of page) {
+          if (!job?.id) continue;
+          if (finished && since !== undefined && typeof job.finishedOn === 'number' && job.finishedOn < since) {
+            older = true; // newest first: the rest of this set is older too
+            continue;
+          }
+          jobs++;
+          steps.push(this.snapshot(job, state as JobState, startSeq));
+        }
+        // One page in flight at a time: a set of a million jobs never sits in memory at once.
+        await Promise.all(steps);
+        if (older || page.length < this.options.reconcilePageSize) break;
+      }
+    }
+    this.reconciles++;
+    return { jobs, full };
+  }
+
+  /** Records one job as the queue's set shows it, unless its own events since the pass began are newer. */
+  private snapshot(job: RecorderJob, state: JobState, startSeq: number): Promise<void> {
+    const e = this.entry(String(job.id));
+    return this.step(e, async () => {
+      const taskId = await this.ensure(e, job);
+      const target = jobStateToStatus(job as Parameters<typeof jobStateToStatus>[0], state);
+      const completed = isCompletedStatus(target.status);
+      if (completed) e.finished = true;
+      if (target.status === TaskStatus.PENDING || (!completed && e.lastEvent > startSeq)) return undefined;
+      const fields: UpdateTaskInput = {};
+      if ('result' in target) fields.result = target.result;
+      if (target.error !== undefined) fields.error = target.error;
+      if (target.traceback !== undefined) fields.traceback = target.traceback;
+      const attempt = target.status === TaskStatus.STARTED ? job.attemptsMade + 1 : job.attemptsMade;
+      const progress = job.progress === 0 ? null : progressInput(job.progress as ProgressInput);
+      fields.metadata = { ...(progress ? progressMetadata(progress) : {}), ...(attempt > 0 ? { attempt } : {}) };
+      if (target.status === TaskStatus.STARTED) {
+        e.running = true;
+        e.attempt = attempt;
+      } else if (target.status === TaskStatus.RETRY) e.attempt = job.attemptsMade;
+      return this.write(e, taskId, target.status, fields);
+    });
+  }
+
+  // --- gaps and the stored position ---------------------------------------------------------------------------
+
+  /** The connection dropped: events may be trimmed before it is back. Reconcile (again until it works). */
+  private onConnectionError(error: unknown): void {
+    if (this.closing) return;
+    this.warn(error, {}, 'BullMQ connection error (the recorder reconciles once it is back)');
+    this.noteGap();
+  }
+
+  private noteGap(): void {
+    this.gaps++;
+    this.gapFrom ??= this.lastEventAt || this.startedAt;
+    this.reconcileGap();
+  }
+
+  /** Schedules one reconcile of the time since the gap began; retried with backoff while the queue cannot be read. */
+  private reconcileGap(): void {
+    if (this.closing || this.gapTimer) return;
+    this.gapTimer = setTimeout(() => {
+      const from = this.gapFrom;
+      this.gapFrom = undefined;
+      this.reconcile(false, from === undefined ? undefined : from - this.options.clockMarginMs).then(
+        () => {
+          this.gapTimer = undefined;
+          this.gapRetryMs = 1_000;
+          if (this.gapFrom !== undefined) this.reconcileGap();
+        },
+        (error) => {
+          this.gapTimer = undefined;
+          this.gapFrom = Math.min(this.gapFrom ?? Number.POSITIVE_INFINITY, from ?? this.startedAt);
+          this.gapRetryMs = Math.min(this.gapRetryMs * 2, 30_000);
+          this.warn(error, {}, 'reconcile failed; trying again');
+          this.reconcileGap();
+        },
+      );
+    }, this.gapRetryMs);
+    this.gapTimer.unref();
+  }
+
+  /** Events trimmed from the stream before this recorder read them are a gap. */
+  private async checkTrimmed(): Promise<void> {
+    if (this.closing || !this.options.trimmedThrough) return;
+    try {
+      const trimmed = await this.options.trimmedThrough();
+      // Read after the answer: anything received by now was not among what was trimmed unread.
+      const last = this.lastReceivedId;
+      if (trimmed !== undefined && last !== undefined && compareStreamIds(trimmed, last) > 0) this.noteGap();
+    } catch {
+      // The connection error itself is reported (and reconciled) by the event stream.
+    }
+  }
+
+  private async savePosition(): Promise<void> {
+    const committed = this.watermark.committed;
+    if (!committed || committed.eventId === this.saved) return;
+    try {
+      await savePosition(this.tasks.db, this.tasks.tracker.store.dialect, this.options.positionKey, committed);
+      this.saved = committed.eventId;
+    } catch (error) {
+      this.warn(error, {}, 'could not store the position (kept in memory; stored at the next try)');
+    }
+  }
+
+  private warn(error: unknown, fields: Record<string, unknown>, message: string): void {
+    this.tasks.logger.warn(
+      { err: coerceError(error), queue: this.queue.name, ...fields },
+      `agentcore-task recorder: ${message}`,
+    );
+  }
+}
+
+/** Compares two Redis stream ids (`<ms>-<seq>`) numerically. */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as = '0'] = a.split('-');
+  const [bm, bs = '0'] = b.split('-');
+  const ms = BigInt(am) - BigInt(bm);
+  if (ms !== 0n) return ms > 0n ? 1 : -1;
+  const seq = BigInt(as) - BigInt(bs);
+  return seq === 0n ? 0 : seq > 0n ? 1 : -1;
+}
+
+/** The last stack trace BullMQ kept for the job (`null` when none, or the job is gone). */
+function lastStack(job: RecorderJob | undefined): string | null {
+  const stack = job?.stacktrace;
+  return stack?.length ? (stack[stack.length - 1] ?? null) : null;
+}
+
+/** Progress as the metadata keys `reportProgress` writes: `progress_percent` (0–100, rounded), message, step. */
+export function progressMetadata(progress: ProgressInput): Record<string, unknown> {
+  const { percent, message, step, ...extra } = progress;
+  const metadata: Record<string, unknown> = { ...extra };
+  if (percent !== undefined) {
+    const n = Number(percent);
+    metadata.progress_percent = Number.isFinite(n) ? Math.max(0, Math.min(100, Math.round(n))) : 0;
+  }
+  if (message !== undefined) metadata.progress_message = message;
+  if (step !== undefined) metadata.progress_step = step;
+  return metadata;
+}
