@@ -18,6 +18,7 @@ const COMMANDS: Record<string, [summary: string, load: () => Promise<{ default: 
   'rebuild-stats': ['Recount the stats aggregates from the runs (online)', () => import('./commands/rebuild-stats.js')],
   'mark-timeout': ['Mark silent STARTED runs as timed out now', () => import('./commands/mark-timeout.js')],
   worker: ['Run the BullMQ maintenance worker and its schedules', () => import('./commands/worker.js')],
+  record: ['Record every run of existing BullMQ queues from their events', () => import('./commands/record.js')],
 };
 
 function usage(): string {

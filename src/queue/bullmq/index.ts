@@ -17,6 +17,14 @@ export {
   scheduleMaintenance,
 } from './maintenance.js';
 export {
+  DEFAULT_RECORDER_MODULE,
+  type QueueRecorder,
+  type QueueRecordingStats,
+  type ReconcileSummary,
+  type RecordQueuesOptions,
+  recordQueues,
+} from './recorder.js';
+export {
   BullmqSource,
   type BullmqSourceOptions,
   bullmqSource,
