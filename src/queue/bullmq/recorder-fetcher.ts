@@ -9,6 +9,8 @@ export interface RecorderJob {
   returnvalue: unknown;
   finishedOn?: number | undefined;
   progress: unknown;
+  /** The job's state now (a second read). */
+  getState?(): Promise<string>;
 }
 
 /** Most reads one batch sends at once; the rest wait for the next batch. */

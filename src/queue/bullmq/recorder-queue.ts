@@ -34,6 +34,7 @@ export interface QueueRecordingOptions {
   gapCheckIntervalMs: number;
   reconcileIntervalMs: number;
   reconcilePageSize: number;
+  sweepIntervalMs: number;
   clockMarginMs: number;
   /** Reads the id of the newest event trimmed from the stream (Redis); `undefined` where it cannot be known. */
   trimmedThrough?: () => Promise<string | undefined>;
@@ -60,6 +61,8 @@ export interface QueueRecordingStats {
   reconciles: number;
   /** Gaps noticed (connection errors, events trimmed before they were read). */
   gaps: number;
+  /** Runs whose missing event a quiet-job read made up for (see `sweepIntervalMs`). */
+  sweptWrites: number;
 }
 
 /** What the recorder knows of one job while it follows it. */
@@ -83,6 +86,10 @@ interface Entry {
   finished: boolean;
   /** Number of the last event of this job received (see `QueueRecording.received`). */
   lastEvent: number;
+  /** When a running job is read again if no event of it arrives before (see `sweep`). */
+  checkAt: number;
+  /** Quiet time before the next such read (doubles each time, up to a minute). */
+  quietMs: number;
 }
 
 /** The result of a step: the write it submitted (awaited before its event counts as done), if any. */
@@ -124,6 +131,7 @@ export class QueueRecording {
   private gapRetryMs = 1_000;
   private reconciles = 0;
   private gaps = 0;
+  private sweptWrites = 0;
 
   constructor(
     private readonly tasks: AgentcoreTask,
@@ -170,6 +178,8 @@ export class QueueRecording {
           this.reconcileGap();
         }, this.options.reconcileIntervalMs),
       );
+    if (this.options.sweepIntervalMs > 0)
+      this.timers.push(setInterval(() => this.sweep(), this.options.sweepIntervalMs));
     for (const t of this.timers) t.unref();
     const since = position ? position.at - this.options.clockMarginMs : undefined;
     return this.reconcile(true, since);
@@ -184,6 +194,7 @@ export class QueueRecording {
       committedEventId: this.watermark.committed?.eventId ?? this.saved,
       reconciles: this.reconciles,
       gaps: this.gaps,
+      sweptWrites: this.sweptWrites,
     };
   }
 
@@ -223,6 +234,8 @@ export class QueueRecording {
     this.lastEventAt = Date.now();
     const entry = this.entry(jobId);
     entry.lastEvent = this.received;
+    entry.quietMs = this.options.sweepIntervalMs;
+    entry.checkAt = this.lastEventAt + entry.quietMs;
     if (event === 'added') {
       entry.sawAdded = true;
       if (typeof args.name === 'string') entry.name ??= args.name;
@@ -340,6 +353,8 @@ export class QueueRecording {
         running: false,
         finished: false,
         lastEvent: 0,
+        checkAt: 0,
+        quietMs: this.options.sweepIntervalMs,
       };
       this.entries.set(jobId, e);
       if (this.entries.size > MAX_ENTRIES) this.evict();
@@ -352,7 +367,7 @@ export class QueueRecording {
     let excess = this.entries.size - MAX_ENTRIES + Math.ceil(MAX_ENTRIES / 10);
     for (const [id, e] of this.entries) {
       if (excess <= 0) break;
-      if (e.pending > 0) continue;
+      if (e.pending > 0 || e.running) continue;
       this.entries.delete(id);
       excess--;
     }
@@ -479,23 +494,53 @@ export class QueueRecording {
     const e = this.entry(String(job.id));
     return this.step(e, async () => {
       const taskId = await this.ensure(e, job);
-      const target = jobStateToStatus(job as Parameters<typeof jobStateToStatus>[0], state);
-      const completed = isCompletedStatus(target.status);
-      if (completed) e.finished = true;
-      if (target.status === TaskStatus.PENDING || (!completed && e.lastEvent > startSeq)) return undefined;
-      const fields: UpdateTaskInput = {};
-      if ('result' in target) fields.result = target.result;
-      if (target.error !== undefined) fields.error = target.error;
-      if (target.traceback !== undefined) fields.traceback = target.traceback;
-      const attempt = target.status === TaskStatus.STARTED ? job.attemptsMade + 1 : job.attemptsMade;
-      const progress = job.progress === 0 ? null : progressInput(job.progress as ProgressInput);
-      fields.metadata = { ...(progress ? progressMetadata(progress) : {}), ...(attempt > 0 ? { attempt } : {}) };
-      if (target.status === TaskStatus.STARTED) {
-        e.running = true;
-        e.attempt = attempt;
-      } else if (target.status === TaskStatus.RETRY) e.attempt = job.attemptsMade;
-      return this.write(e, taskId, target.status, fields);
+      const completed = state === 'completed' || state === 'failed';
+      if (!completed && e.lastEvent > startSeq) return undefined;
+      return this.applyState(e, taskId, job, state);
     });
+  }
+
+  /**
+   * Reads again the jobs that are running and have been quiet for a while: an event the stream never delivered (bullmq
+   * 6's PostgreSQL backend can skip one when two transactions commit out of order) would leave the run STARTED. One
+   * read per quiet job, less often the longer it stays quiet; a job whose events flow is never read.
+   */
+  private sweep(): void {
+    if (this.closing) return;
+    const now = Date.now();
+    for (const e of this.entries.values()) {
+      if (!e.running || e.pending > 0 || now < e.checkAt) continue;
+      e.quietMs = Math.min(e.quietMs * 2, 60_000);
+      e.checkAt = now + e.quietMs;
+      const seen = e.lastEvent;
+      this.step(e, async () => {
+        const job = await this.fetcher.get(e.jobId);
+        if (!job?.getState || e.lastEvent !== seen) return undefined; // gone, or its events came meanwhile
+        const state = await job.getState();
+        if (state === 'active' || state === 'unknown' || e.lastEvent !== seen) return undefined;
+        const taskId = await this.ensure(e);
+        this.sweptWrites++;
+        return this.applyState(e, taskId, job, state as JobState);
+      });
+    }
+  }
+
+  /** Writes the status the job's state in the queue means (nothing for a job still waiting its first attempt). */
+  private applyState(e: Entry, taskId: string | null, job: RecorderJob, state: JobState): StepResult {
+    const target = jobStateToStatus(job as Parameters<typeof jobStateToStatus>[0], state);
+    e.running = target.status === TaskStatus.STARTED;
+    if (isCompletedStatus(target.status)) e.finished = true;
+    if (target.status === TaskStatus.PENDING) return undefined;
+    const fields: UpdateTaskInput = {};
+    if ('result' in target) fields.result = target.result;
+    if (target.error !== undefined) fields.error = target.error;
+    if (target.traceback !== undefined) fields.traceback = target.traceback;
+    // As the events count them: a running attempt is `attemptsMade + 1`; a failed or finished one is counted.
+    const attempt = e.running ? job.attemptsMade + 1 : job.attemptsMade;
+    e.attempt = attempt;
+    const progress = job.progress === 0 ? null : progressInput(job.progress as ProgressInput);
+    fields.metadata = { ...(progress ? progressMetadata(progress) : {}), ...(attempt > 0 ? { attempt } : {}) };
+    return this.write(e, taskId, target.status, fields);
   }
 
   // --- gaps and the stored position ---------------------------------------------------------------------------

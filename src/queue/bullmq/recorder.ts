@@ -48,6 +48,12 @@ export interface RecordQueuesOptions {
    * off. @defaultValue `0`
    */
   reconcileIntervalMs?: number;
+  /**
+   * How often jobs that are running and have had no event for a while are read again (catches an event the stream
+   * never delivered; a quiet job is read less often the longer it stays quiet). `0` turns it off.
+   * @defaultValue `2000`
+   */
+  sweepIntervalMs?: number;
   /** Jobs read per call while reconciling. @defaultValue `500` */
   reconcilePageSize?: number;
   /**
@@ -84,6 +90,7 @@ const DEFAULTS = {
   gapCheckIntervalMs: 2_000,
   reconcileIntervalMs: 0,
   reconcilePageSize: 500,
+  sweepIntervalMs: 2_000,
   clockMarginMs: 300_000,
 } as const;
 
@@ -170,7 +177,7 @@ function resolveOptions(options: RecordQueuesOptions): ResolvedOptions {
   for (const key of ['positionIntervalMs', 'reconcilePageSize'] as const)
     if (!(Number.isInteger(resolved[key]) && resolved[key] > 0))
       throw new ValidationError(`${key} must be a positive integer`, key);
-  for (const key of ['gapCheckIntervalMs', 'reconcileIntervalMs', 'clockMarginMs'] as const)
+  for (const key of ['gapCheckIntervalMs', 'reconcileIntervalMs', 'sweepIntervalMs', 'clockMarginMs'] as const)
     if (!(Number.isInteger(resolved[key]) && resolved[key] >= 0))
       throw new ValidationError(`${key} must be a non-negative integer`, key);
   return resolved;
@@ -217,6 +224,7 @@ async function openRecording(tasks: AgentcoreTask, name: string, options: Resolv
     gapCheckIntervalMs: options.gapCheckIntervalMs,
     reconcileIntervalMs: options.reconcileIntervalMs,
     reconcilePageSize: options.reconcilePageSize,
+    sweepIntervalMs: options.sweepIntervalMs,
     clockMarginMs: options.clockMarginMs,
     ...(trimmedThrough ? { trimmedThrough } : {}),
   });
