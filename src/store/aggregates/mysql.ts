@@ -20,7 +20,7 @@ function rows(row: 'NEW' | 'OLD', n: number): string {
     `('h', date_format(${row}.created_at, '%Y-%m-%dT%H'), '${ALL_CREATORS}', ${rest})`,
     `('d', date_format(${row}.created_at, '%Y-%m-%d'), '${ALL_CREATORS}', ${rest})`,
     `('t', '', '${ALL_CREATORS}', ${rest})`,
-    `('t', '', ${creator}, ${rest})`,
+    `('c', '', ${creator}, ${rest})`,
   ].join(', ');
 }
 

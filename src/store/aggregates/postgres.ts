@@ -27,13 +27,13 @@ const COLUMNS = 'created_at, created_by_id, module, task_name, status';
 function upsert(delta: string): string {
   return `insert into ${STATS_TABLE} as s (grain, bucket, creator, module, task_name, status, shard, n)
   select g.grain, case g.grain when 'h' then d.hour when 'd' then substr(d.hour, 1, 10) else '' end,
-    case when g.rollup then '${ALL_CREATORS}' else d.creator end, d.module, d.task_name, d.status, ${SHARD}, sum(d.n)
+    case g.grain when 'c' then d.creator else '${ALL_CREATORS}' end, d.module, d.task_name, d.status, ${SHARD}, sum(d.n)
   from (
     select ${PG_HOUR} as hour, ${PG_CREATOR} as creator, module, task_name, status, sum(n) as n
     from (${delta}) as x
     group by 1, 2, 3, 4, 5
     having sum(n) <> 0
-  ) as d cross join (values ('h', true), ('d', true), ('t', true), ('t', false)) as g(grain, rollup)
+  ) as d cross join (values ('h'), ('d'), ('t'), ('c')) as g(grain)
   group by 1, 2, 3, 4, 5, 6
   having sum(d.n) <> 0
   order by 1, 2, 3, 4, 5, 6

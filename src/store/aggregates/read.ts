@@ -58,9 +58,9 @@ function keyFiltersOnly(filters: ExecutionFilters): boolean {
  * last whole day from the hourly rows; no bounds at all is the all-time rows. A request reads at most 2 × 23 hourly
  * rows per key besides the daily ones.
  */
-function bucketsOf({ from, to }: { from?: Date; to?: Date }): BucketWhere {
-  // `bucket = ''` too: the key's prefix, so an index scan reaches the creator's (or the rollup's) rows directly.
-  if (!from && !to) return () => sql<boolean>`(grain = 't' and bucket = '')`;
+function bucketsOf({ from, to }: { from?: Date; to?: Date }, scoped: boolean): BucketWhere {
+  // `bucket = ''` too: with the grain, the key's prefix, so an index scan reaches the creator's rows directly.
+  if (!from && !to) return () => sql<boolean>`(grain = ${scoped ? 'c' : 't'} and bucket = '')`;
   const firstDay = from ? new Date(Math.ceil(from.getTime() / DAY) * DAY) : undefined;
   const endDay = to ? new Date(Math.floor(to.getTime() / DAY) * DAY) : undefined;
   if (from && to && firstDay! >= endDay!) {
@@ -112,7 +112,7 @@ export async function countFromAggregates(db: Kysely<StatsTables>, filters: Exec
   const range = coveredAt(filters);
   if (!range) return null;
   const row = await keyed(db, filters)
-    .where(bucketsOf(range))
+    .where(bucketsOf(range, filters.createdById !== undefined))
     .select(sql<number | string | null>`sum(n)`.as('n'))
     .executeTakeFirst();
   return Number(row?.n ?? 0);
@@ -129,7 +129,7 @@ export async function countsFromAggregates(
   const range = coveredAt(filters);
   if (!range) return null;
   const rows = await keyed(db, filters)
-    .where(bucketsOf(range))
+    .where(bucketsOf(range, filters.createdById !== undefined))
     .select(['module', 'task_name', 'status', sql<number | string>`sum(n)`.as('n')])
     .groupBy(['module', 'task_name', 'status'])
     .having(sql`sum(n)`, '<>', 0)

@@ -154,10 +154,10 @@ export async function rebuildAggregates(
           );
       // `substr(creator, 2)` is the id, compared like the column (same collation) so the key range is the runs' range.
       const keys = chunk.none
-        ? sql`grain = 't' and creator = ''`
+        ? sql`grain = 'c' and creator = ''`
         : sql.join(
             [
-              sql`grain = 't' and creator like '=%'`,
+              sql`grain = 'c' and creator like '=%'`,
               ...(chunk.after !== undefined ? [sql`substr(creator, 2) > ${chunk.after}`] : []),
               ...(chunk.upTo !== undefined ? [sql`substr(creator, 2) <= ${chunk.upTo}`] : []),
             ],
@@ -171,13 +171,13 @@ export async function rebuildAggregates(
         await sql`delete from ${stats} where ${keys}`.execute(trx);
         await insertValues(
           trx,
-          counts.map((r) => sql`('t', '', ${r.c}, ${r.m}, ${r.t}, ${r.s}, ${r.n})`),
+          counts.map((r) => sql`('c', '', ${r.c}, ${r.m}, ${r.t}, ${r.s}, ${r.n})`),
         );
         return counts.reduce((sum, r) => sum + Number(r.n), 0);
       }
       await sql`delete from ${stats} where ${keys}`.execute(trx);
       await sql`insert into ${stats} (grain, bucket, creator, module, task_name, status, n)
-        select 't', '', ${sql.raw(creator)}, module, task_name, status, count(*)
+        select 'c', '', ${sql.raw(creator)}, module, task_name, status, count(*)
         from ${table} where ${runsOf}
         group by ${sql.raw(creator)}, module, task_name, status`.execute(trx);
       const { rows: sum } = await sql<{ n: number | string | null }>`select sum(n) as n from ${stats}
@@ -195,12 +195,12 @@ export async function rebuildAggregates(
     after = upTo;
   }
 
-  // 3. Daily and all-time rollups from the (now exact) hourly ones, with every hour held still. Daily rows of another
-  // creator than `*` are left-overs of an older layout: they go too.
+  // 3. Daily and all-time rollups from the (now exact) hourly ones, with every hour held still.
   await locked(db, dialect, async (trx) => {
     // MySQL/MariaDB: hold every hourly row (writers' triggers upsert their hourly row first).
     if (dialect === 'mysql') await sql`select count(*) from ${stats} where grain = 'h' lock in share mode`.execute(trx);
-    await sql`delete from ${stats} where grain = 'd' or (grain = 't' and creator = ${ALL_CREATORS})`.execute(trx);
+    // Per-creator all-time rows of an older layout (grain 't', another creator than `*`) go too.
+    await sql`delete from ${stats} where grain in ('d', 't')`.execute(trx);
     for (const [grain, bucket] of [
       ['d', sql`substr(bucket, 1, 10)`],
       ['t', sql`''`],

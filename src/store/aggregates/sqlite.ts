@@ -18,7 +18,7 @@ function rows(row: 'NEW' | 'OLD', n: number): string {
     `('h', substr(${row}.created_at, 1, 10) || 'T' || substr(${row}.created_at, 12, 2), '${ALL_CREATORS}', ${rest})`,
     `('d', substr(${row}.created_at, 1, 10), '${ALL_CREATORS}', ${rest})`,
     `('t', '', '${ALL_CREATORS}', ${rest})`,
-    `('t', '', coalesce('=' || ${row}.created_by_id, ''), ${rest})`,
+    `('c', '', coalesce('=' || ${row}.created_by_id, ''), ${rest})`,
   ].join(', ');
 }
 
