@@ -339,8 +339,10 @@ describe('dashboard in headless Chromium', () => {
     expect(await totals.locator('.count-total strong').textContent()).toBe(String(expected.total));
     expect(await totals.locator('.count-failure strong').textContent()).toBe(String(expected.failure));
     await page.locator('figure.chart svg').waitFor();
-    expect(await page.locator('figure.chart svg rect').count()).toBe(30);
-    expect(await page.getByRole('table').filter({ hasText: 'billing.send_invoice' }).count()).toBe(1);
+    expect(await page.locator('figure.chart svg g.bar').count()).toBe(30);
+    expect(
+      await page.locator('section[aria-labelledby="h-by-task"] table', { hasText: 'billing.send_invoice' }).count(),
+    ).toBe(1);
     await page.screenshot({ path: join(shots, 'dashboard-stats.png'), fullPage: true });
 
     expect(offsite).toEqual([]);

@@ -92,6 +92,48 @@ export async function api<T>(
   return body as T;
 }
 
+/**
+ * Downloads a file answer of the API (an export) and hands it to the browser as a download named by the server's
+ * `Content-Disposition`. Fetched rather than linked, because a link cannot carry the bearer token. Returns the name.
+ */
+export async function downloadFile(path: string, query: Record<string, string | undefined>): Promise<string> {
+  let response: Response;
+  let blob: Blob;
+  try {
+    response = await fetch(apiUrl(path, query), {
+      headers: headers(),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+    blob = await response.blob();
+  } catch {
+    connection.set('down');
+    throw new ApiError(0, 'unreachable');
+  }
+  connection.set('up');
+  if (!response.ok) {
+    let b: { error?: string; detail?: string; field?: string } = {};
+    try {
+      b = JSON.parse(await blob.text());
+    } catch {
+      // Not JSON: the status line says enough.
+    }
+    throw new ApiError(response.status, b.error ?? b.detail ?? `${response.status} ${response.statusText}`, b.field);
+  }
+  const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? 'export';
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The browser has taken the file by then; the object URL would otherwise hold the blob until the page closes.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return name;
+}
+
 /** One server-sent event. */
 export interface StreamEvent {
   event: string;

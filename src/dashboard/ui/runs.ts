@@ -1,10 +1,12 @@
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
-import { api } from './api.js';
+import { useState } from 'preact/hooks';
+import { ApiError, api, downloadFile } from './api.js';
 import { Duration, ErrorNote, Id, ProgressBar, type Route, routeHref, StatusBadges, Time, zoneName } from './common.js';
 import { useUrlFilters } from './filters.js';
 import { type MessageKey, t, tCount } from './i18n/index.js';
 import { useLive } from './live.js';
+import { lang } from './prefs.js';
 import { apiScope, canViewAll, scopeOf, scopeParam } from './session.js';
 import { type ListItem, type Page, STATUSES } from './types.js';
 
@@ -19,6 +21,17 @@ const ORDERINGS: Array<[string, MessageKey]> = [
   ['status', 'order.status'],
   ['task_name', 'order.taskName'],
 ];
+/**
+ * Columns sorted by a click on their header (the API's `ordering`): a first click sorts in the column's natural
+ * direction (newest first for times, A→Z for names and statuses), the next reverses it.
+ */
+const SORTABLE: Record<string, { field: string; firstDescending: boolean }> = {
+  'col.task': { field: 'task_name', firstDescending: false },
+  'col.status': { field: 'status', firstDescending: false },
+  'col.created': { field: 'created_at', firstDescending: true },
+};
+/** The most rows one export carries (the server's bound, `EXPORT_MAX_ROWS`). */
+const EXPORT_MAX = 100_000;
 /** Filters on fields a run never changes: the stream applies them on the server (status changes: not these). */
 const STREAM_FILTERS = ['search', 'module', 'task_name', 'start_date', 'end_date', 'created_by'];
 const API_FILTERS = [
@@ -78,6 +91,14 @@ export function RunList({ route }: { route: Route }): VNode {
     window.location.hash = routeHref('/runs', { ...pick(query, [...FILTERS, 'created_by', 'page']), ...changes });
   };
   const gone = error?.status === 404;
+  const ordering = query.get('ordering') || DEFAULTS.ordering;
+  const sortBy = (field: string, firstDescending: boolean) => {
+    const current = ordering.replace(/^-/, '');
+    const descending = current === field ? !ordering.startsWith('-') : firstDescending;
+    const next = `${descending ? '-' : ''}${field}`;
+    go({ ordering: next === DEFAULTS.ordering ? undefined : next, page: undefined });
+  };
+  const { page: _page, page_size: _size, ...exportQuery } = listQuery;
 
   return html`<main id="main">
     <h1>${t('runs.title')}</h1>
@@ -89,10 +110,11 @@ export function RunList({ route }: { route: Route }): VNode {
         ${data && !gone ? tCount('runs.count', data.count) : loading ? t('loading') : ''}
         ${scope === 'all' && canViewAll() ? html` <span class="scope-note">· ${t('scope.allUsers')}</span>` : null}
       </p>
+      <${ExportButtons} query=${exportQuery} />
       <p class="muted small">${t('times.in', { zone: zoneName() })}</p>
     </div>
     ${data && !gone && data.results.length === 0 ? html`<p class="empty">${t('runs.none')}</p>` : null}
-    ${data && !gone && data.results.length > 0 ? html`<${RunTable} items=${data.results} scope=${scopeParam(scope)} />` : null}
+    ${data && !gone && data.results.length > 0 ? html`<${RunTable} items=${data.results} scope=${scopeParam(scope)} ordering=${ordering} onSort=${sortBy} />` : null}
     ${
       data && !gone && data.count > pageSize
         ? html`<nav class="pager" aria-label=${t('pager.label')}>
@@ -159,12 +181,79 @@ function Filters({ filters, scope }: { filters: ReturnType<typeof useUrlFilters>
   </form>`;
 }
 
-function RunTable({ items, scope }: { items: ListItem[]; scope: string | undefined }): VNode {
+/** The Export buttons: the runs of the current filters, ordering and scope (no paging) as a CSV or JSON download. */
+function ExportButtons({ query }: { query: Record<string, string | undefined> }): VNode {
+  const [state, setState] = useState<{ busy: boolean; message: string; failed: boolean }>({
+    busy: false,
+    message: '',
+    failed: false,
+  });
+  const run = async (format: 'csv' | 'json') => {
+    setState({ busy: true, message: t('export.busy'), failed: false });
+    try {
+      const name = await downloadFile('executions/export/', { ...query, format });
+      setState({ busy: false, message: t('export.done', { name }), failed: false });
+    } catch (error) {
+      const message =
+        error instanceof ApiError && error.status === 0 ? t('error.unreachableShort') : (error as Error).message;
+      setState({ busy: false, message: t('export.failed', { message }), failed: true });
+    }
+  };
+  const max = EXPORT_MAX.toLocaleString(lang.get());
+  return html`<div class="export" role="group" aria-label=${t('export.label', { max })} title=${t('export.label', { max })}>
+    <button type="button" class="small-button" disabled=${state.busy} onClick=${() => run('csv')}>${t('export.csv')}</button>
+    <button type="button" class="small-button" disabled=${state.busy} onClick=${() => run('json')}>${t('export.json')}</button>
+    <span class=${`export-status small ${state.failed ? 'export-failed' : 'muted'}`} role="status">${state.message}</span>
+  </div>`;
+}
+
+/** A column header; a sortable one holds a button that sorts by it, and says how the list is sorted (`aria-sort`). */
+function HeaderCell({
+  label,
+  ordering,
+  onSort,
+}: {
+  label: MessageKey;
+  ordering: string;
+  onSort: (field: string, firstDescending: boolean) => void;
+}): VNode {
+  const sortable = SORTABLE[label];
+  if (!sortable) return html`<th scope="col">${t(label)}</th>`;
+  const active = ordering.replace(/^-/, '') === sortable.field;
+  const descending = ordering.startsWith('-');
+  const sort = active ? (descending ? 'descending' : 'ascending') : undefined;
+  return html`<th scope="col" aria-sort=${sort} class="sortable">
+    <button type="button" class=${`sort${active ? ' sort-active' : ''}`} data-sort=${sortable.field}
+      title=${t('sort.by', { column: t(label) })} onClick=${() => onSort(sortable.field, sortable.firstDescending)}>
+      ${t(label)}<span class="sort-mark" aria-hidden="true">${active ? (descending ? '▼' : '▲') : '↕'}</span>
+    </button>
+  </th>`;
+}
+
+const COLUMNS: MessageKey[] = [
+  'col.task',
+  'col.module',
+  'col.status',
+  'col.progress',
+  'col.created',
+  'col.duration',
+  'col.user',
+];
+
+function RunTable({
+  items,
+  scope,
+  ordering,
+  onSort,
+}: {
+  items: ListItem[];
+  scope: string | undefined;
+  ordering: string;
+  onSort: (field: string, firstDescending: boolean) => void;
+}): VNode {
   return html`<table class="runs">
     <caption class="sr-only">${t('runs.title')}</caption>
-    <thead><tr><th scope="col">${t('col.task')}</th><th scope="col">${t('col.module')}</th><th scope="col">${t('col.status')}</th>
-      <th scope="col">${t('col.progress')}</th><th scope="col">${t('col.created')}</th><th scope="col">${t('col.duration')}</th>
-      <th scope="col">${t('col.user')}</th></tr></thead>
+    <thead><tr>${COLUMNS.map((c) => html`<${HeaderCell} label=${c} ordering=${ordering} onSort=${onSort} />`)}</tr></thead>
     <tbody>
       ${items.map(
         (item) => html`<tr key=${item.id} data-run-id=${item.id} data-status=${item.status}>

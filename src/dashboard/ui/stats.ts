@@ -1,7 +1,7 @@
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { api } from './api.js';
-import { ErrorNote, type Route, routeHref, shownTimeZone, zoneName } from './common.js';
+import { ErrorNote, formatDuration, type Route, routeHref, shownTimeZone, zoneName } from './common.js';
 import { useUrlFilters } from './filters.js';
 import { t, tCount } from './i18n/index.js';
 import { useLive } from './live.js';
@@ -9,11 +9,33 @@ import { lang, zone } from './prefs.js';
 import { apiScope, canViewAll, scopeOf, scopeParam } from './session.js';
 import type { Counts, Stats } from './types.js';
 
-const KEYS: Array<keyof Counts> = ['pending', 'started', 'success', 'failure', 'retry', 'revoked'];
+type DurationFigures = NonNullable<Stats['duration_by_task_name']>[string];
+
+const KEYS: Array<Exclude<keyof Counts, 'total'>> = ['pending', 'started', 'success', 'failure', 'retry', 'revoked'];
+/** Stacking order of the chart, bottom up: outcomes first, then what is still under way. */
+const STACK: Array<Exclude<keyof Counts, 'total'>> = ['success', 'failure', 'revoked', 'retry', 'started', 'pending'];
+/** The server's sample size for percentiles on MySQL/MariaDB and SQLite (`DURATION_SAMPLE_SIZE`). */
+const DURATION_SAMPLE = 10_000;
 const FILTERS = ['module', 'task_name', 'start_date', 'end_date', 'granularity', 'scope'];
 const DEFAULTS: Record<string, string> = { granularity: 'month' };
 /** Stats are a heavier query than a page of runs: during a burst, at most one read a second. */
 const STATS_READ_INTERVAL_MS = 1000;
+/**
+ * Run time percentiles read the runs themselves (the counts may come from the aggregates), so a live view asks for
+ * them at most this often; reads in between keep the last figures.
+ */
+const DURATIONS_READ_INTERVAL_MS = 10_000;
+let lastDurations: { key: string; at: number; value: Stats['duration_by_task_name'] } | undefined;
+
+/** The stats of `query`, with the run time percentiles read again only when stale or for other filters. */
+async function loadStats(query: Record<string, string | undefined>): Promise<Stats> {
+  const key = JSON.stringify(query);
+  const cached = lastDurations?.key === key && Date.now() - lastDurations.at < DURATIONS_READ_INTERVAL_MS;
+  const stats = await api<Stats>('executions/stats/', { query: cached ? query : { ...query, durations: 'true' } });
+  if (cached) stats.duration_by_task_name = lastDurations?.value;
+  else lastDurations = { key, at: Date.now(), value: stats.duration_by_task_name };
+  return stats;
+}
 
 /** Counts by status, module and task name, and the time series as a bar chart; live. */
 export function StatsView({ route }: { route: Route }): VNode {
@@ -26,7 +48,7 @@ export function StatsView({ route }: { route: Route }): VNode {
     if (route.query.get(p)) streamQuery[p] = route.query.get(p) ?? undefined;
   const { data: stats, error } = useLive<Stats>({
     key: JSON.stringify(query),
-    load: () => api<Stats>('executions/stats/', { query }),
+    load: () => loadStats(query),
     stream: { path: 'executions/stream/', query: streamQuery },
     minIntervalMs: STATS_READ_INTERVAL_MS,
   });
@@ -79,11 +101,12 @@ export function StatsView({ route }: { route: Route }): VNode {
             <span class="count-label">${t(`status.${k.toUpperCase() as 'PENDING'}`)}</span><strong>${stats[k]}</strong></a></li>`,
         )}
       </ul>
-      ${stats.series ? html`<section aria-labelledby="h-series"><h2 id="h-series">${t('stats.overTime')}</h2><${Chart} series=${stats.series} granularity=${query.granularity ?? 'month'} /></section>` : null}
+      ${stats.series ? html`<section aria-labelledby="h-series"><h2 id="h-series">${t('stats.overTime')}</h2><${Chart} series=${stacked(stats)} granularity=${query.granularity ?? 'month'} /></section>` : null}
       <div class="stack">
         <section aria-labelledby="h-by-module"><h2 id="h-by-module">${t('stats.byModule')}</h2><${CountTable} rows=${stats.by_module} label=${t('filters.module')} /></section>
         <section aria-labelledby="h-by-task"><h2 id="h-by-task">${t('stats.byTask')}</h2><${CountTable} rows=${stats.by_task_name} label=${t('filters.taskName')} /></section>
-      </div>`
+      </div>
+      ${stats.duration_by_task_name ? html`<section aria-labelledby="h-durations"><h2 id="h-durations">${t('stats.durations')}</h2><${DurationTable} rows=${stats.duration_by_task_name} /></section>` : null}`
         : html`<p class="muted" aria-live="polite">${t('loading')}</p>`
     }
   </main>`;
@@ -129,18 +152,30 @@ export function bucketLabels(
   return { labels, zone: zoneName(new Date(`${base}T12:00:00.000Z`)) };
 }
 
-/** A plain SVG bar chart: no chart library, no external resources. */
-function Chart({
-  series,
-  granularity,
-}: {
-  series: Array<{ bucket: string; count: number }>;
-  granularity: string;
-}): VNode {
+/** One bucket of the chart: its counts by status (a server without `series_by_status`: the total only). */
+interface ChartPoint {
+  bucket: string;
+  counts: Counts;
+}
+
+/** The chart's points: `series_by_status`, or `series` alone (older servers) as one unnamed stack. */
+function stacked(stats: Stats): ChartPoint[] {
+  if (stats.series_by_status) return stats.series_by_status;
+  return (stats.series ?? []).map((p) => ({
+    bucket: p.bucket,
+    counts: { total: p.count, pending: 0, started: 0, success: 0, failure: 0, retry: 0, revoked: 0 },
+  }));
+}
+
+/**
+ * A plain SVG bar chart stacked by status, with a legend and the same figures as a table (for screen readers and for
+ * reading exact numbers): no chart library, no external resources.
+ */
+function Chart({ series, granularity }: { series: ChartPoint[]; granularity: string }): VNode {
   const width = 720;
   const height = 220;
   const pad = { top: 12, right: 8, bottom: 28, left: 36 };
-  const peak = Math.max(0, ...series.map((p) => p.count));
+  const peak = Math.max(0, ...series.map((p) => p.counts.total));
   // An even top, so the middle grid line is a whole number.
   const max = Math.max(2, Math.ceil(peak / 2) * 2);
   const innerW = width - pad.left - pad.right;
@@ -148,10 +183,13 @@ function Chart({
   const step = innerW / Math.max(1, series.length);
   const every = Math.ceil(series.length / 8);
   const ticks = [0, max / 2, max];
-  const total = series.reduce((n, p) => n + p.count, 0);
+  const total = series.reduce((n, p) => n + p.counts.total, 0);
   const day = new URLSearchParams(window.location.hash.split('?')[1] ?? '').get('start_date') ?? undefined;
   const { labels, zone: bucketZone } = bucketLabels(series, granularity, day);
   const unit = granularity === 'day' ? 'chart.hoursIn' : granularity === 'year' ? 'chart.monthsIn' : 'chart.daysIn';
+  const statusName = (k: string) => t(`status.${k.toUpperCase() as 'PENDING'}`);
+  const inChart = STACK.filter((k) => series.some((p) => p.counts[k] > 0));
+  const sums = Object.fromEntries(STACK.map((k) => [k, series.reduce((n, p) => n + p.counts[k], 0)]));
   return html`<figure class="chart">
     <svg viewBox=${`0 0 ${width} ${height}`} role="img" aria-label=${t('chart.summary', { runs: tCount('chart.summary.runs', total), buckets: series.length, peak })}>
       ${ticks.map((v) => {
@@ -160,14 +198,67 @@ function Chart({
           <text x=${pad.left - 6} y=${y + 4} text-anchor="end">${v}</text></g>`;
       })}
       ${series.map((p, i) => {
-        const h = (p.count / max) * innerH;
         const x = pad.left + i * step;
-        return html`<g class="bar">
-          <rect x=${x + step * 0.15} y=${pad.top + innerH - h} width=${Math.max(1, step * 0.7)} height=${Math.max(0, h)} rx="2"><title>${labels[i]} ${bucketZone}: ${p.count}</title></rect>
+        const parts = STACK.filter((k) => p.counts[k] > 0);
+        const known = parts.reduce((n, k) => n + p.counts[k], 0);
+        let base = pad.top + innerH;
+        const segments = parts.map((k) => {
+          const h = (p.counts[k] / max) * innerH;
+          base -= h;
+          return html`<rect class=${`seg seg-${k}`} data-status=${k} data-count=${p.counts[k]} x=${x + step * 0.15} y=${base} width=${Math.max(1, step * 0.7)} height=${Math.max(0, h)}><title>${labels[i]} ${bucketZone}: ${statusName(k)} ${p.counts[k]}</title></rect>`;
+        });
+        // A server without counts by status: one plain bar of the total.
+        if (known < p.counts.total) {
+          const h = ((p.counts.total - known) / max) * innerH;
+          base -= h;
+          segments.push(
+            html`<rect class="seg seg-total" x=${x + step * 0.15} y=${base} width=${Math.max(1, step * 0.7)} height=${Math.max(0, h)}><title>${labels[i]} ${bucketZone}: ${p.counts.total}</title></rect>`,
+          );
+        }
+        return html`<g class="bar" data-bucket=${p.bucket} data-total=${p.counts.total}>
+          ${segments}
           ${i % every === 0 ? html`<text x=${x + step / 2} y=${height - 8} text-anchor="middle">${labels[i]}</text>` : null}
         </g>`;
       })}
     </svg>
+    ${
+      inChart.length > 0
+        ? html`<ul class="legend" aria-label=${t('chart.legend')}>
+            ${inChart.map((k) => html`<li data-status=${k}><span class=${`swatch seg-${k}`} aria-hidden="true"></span>${statusName(k)} <span class="muted">${sums[k]}</span></li>`)}
+          </ul>`
+        : null
+    }
     <figcaption class="muted small">${t(unit, { zone: bucketZone })}</figcaption>
+    <details class="chart-table">
+      <summary>${t('chart.asTable')}</summary>
+      <div class="scroll"><table class="counts-table">
+        <thead><tr><th scope="col">${t('chart.bucket', { zone: bucketZone })}</th><th scope="col" class="num">${t('stats.total')}</th>
+          ${KEYS.map((k) => html`<th scope="col" class="num">${statusName(k)}</th>`)}</tr></thead>
+        <tbody>${series.map(
+          (p, i) => html`<tr><th scope="row">${labels[i]}</th><td class="num"><strong>${p.counts.total}</strong></td>
+            ${KEYS.map((k) => html`<td class=${`num ${p.counts[k] ? `has-${k}` : 'zero'}`}>${p.counts[k]}</td>`)}</tr>`,
+        )}</tbody>
+      </table></div>
+    </details>
   </figure>`;
+}
+
+/** p50 and p95 run time per task name, most runs first; figures over a sample are starred and explained. */
+function DurationTable({ rows }: { rows: Record<string, DurationFigures> }): VNode {
+  const entries = Object.entries(rows).sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]));
+  if (entries.length === 0) return html`<p class="muted">${t('stats.durations.none')}</p>`;
+  const sampled = entries.some(([, d]) => d.sampled);
+  const star = (d: DurationFigures) => (d.sampled ? ' *' : '');
+  return html`<p class="muted small">${t('stats.durations.note')}</p>
+    <div class="scroll"><table class="counts-table durations-table">
+      <thead><tr><th scope="col">${t('filters.taskName')}</th><th scope="col" class="num">${t('stats.durations.runs')}</th>
+        <th scope="col" class="num">${t('stats.durations.p50')}</th><th scope="col" class="num">${t('stats.durations.p95')}</th></tr></thead>
+      <tbody>${entries.map(
+        ([name, d]) => html`<tr data-task-name=${name}><th scope="row" class="name" title=${name}>${name || '—'}</th>
+          <td class="num">${d.count.toLocaleString(lang.get())}</td>
+          <td class="num" data-seconds=${d.p50}>${formatDuration(d.p50)}${star(d)}</td>
+          <td class="num" data-seconds=${d.p95}>${formatDuration(d.p95)}${star(d)}</td></tr>`,
+      )}</tbody>
+    </table></div>
+    ${sampled ? html`<p class="muted small">${t('stats.durations.sampled', { n: DURATION_SAMPLE.toLocaleString(lang.get()) })}</p>` : null}`;
 }
