@@ -6,9 +6,9 @@
 import { UnrecoverableError } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentcoreTask, createAgentcoreTask, silentLogger } from '../../src/index.js';
-import { type QueueRecorder, recordQueues } from '../../src/queue/bullmq/index.js';
+import { type QueueRecorder, type RecordQueuesOptions, recordQueues } from '../../src/queue/bullmq/index.js';
 import { useTestDatabase } from '../helpers/databases.js';
-import { connection, onPostgres, type Queue, queuesAt, useQueues, Worker, waitFor } from './helpers.js';
+import { connection, onPostgres, type Queue, queuesAt, sleep, useQueues, Worker, waitFor } from './helpers.js';
 
 /** The statuses a run went through, from the change feed, without repeats (progress writes repeat the status). */
 function statusTrail(tasks: AgentcoreTask) {
@@ -85,7 +85,7 @@ describe('recordQueues on postgres: plain BullMQ workers', () => {
   });
 
   /** A recorder of `queue` (on PostgreSQL the queue creates BullMQ's schema first, as a worker would). */
-  async function record(queue: Queue, options: { module?: string; jobData?: boolean } = {}) {
+  async function record(queue: Queue, options: Partial<RecordQueuesOptions> = {}) {
     await queue.waitUntilReady();
     const recorder = recordQueues(tasks, { queues: [queue.name], connection: queuesAt, ...options });
     recorders.push(recorder);
@@ -100,7 +100,7 @@ describe('recordQueues on postgres: plain BullMQ workers', () => {
     await recorder.ready;
 
     const ok = await queue.add('send_invoice', { invoice: 7 });
-    const flaky = await queue.add('flaky', { n: 1 }, { attempts: 3 });
+    const flaky = await queue.add('flaky', { n: 1 }, { attempts: 3, backoff: { type: 'fixed', delay: 50 } });
     const bad = await queue.add('always_fails', 'raw', { attempts: 2, backoff: { type: 'fixed', delay: 50 } });
     const fatal = await queue.add('fatal', {}, { attempts: 5 });
     const progress = await queue.add('report', {});
@@ -241,6 +241,40 @@ describe('recordQueues on postgres: plain BullMQ workers', () => {
     // One run per job id, under its id or `<queue>:<id>` (never both).
     const jobIds = rows.map((r) => r.task_id.replace(`${queue.name}:`, ''));
     expect(new Set(jobIds).size).toBe(n);
+  });
+
+  it('a restarted recorder resumes after its stored position and reconciles what was trimmed back to it', {
+    timeout: 60_000,
+  }, async () => {
+    const queue = bull.queue('rec-resume');
+    bull.worker(new Worker(queue.name, async (job) => job.data.i, { connection, concurrency: 10 }));
+    const first = await record(queue, { jobData: false });
+    await first.ready;
+    await queue.addBulk(Array.from({ length: 100 }, (_, i) => ({ name: 'before', data: { i } })));
+    await finished(queue, 100);
+    await waitFor('first half recorded', async () => {
+      const rows = await rowsOf(tasks, queue.name);
+      return rows.length === 100 && rows.every((r) => r.status === 'SUCCESS');
+    });
+    await first.close(); // stores its position
+    await sleep(20); // the jobs below finish after the stored position's time
+
+    // While no recorder runs: 100 more jobs, and (on Redis) their events trimmed away.
+    await queue.addBulk(Array.from({ length: 100 }, (_, i) => ({ name: 'while-down', data: { i: 100 + i } })));
+    await finished(queue, 200);
+    if (!onPostgres) await queue.trimEvents(0);
+
+    // No clock margin: finished jobs are read back to the stored position only.
+    const second = await record(queue, { jobData: false, clockMarginMs: 0 });
+    const [summary] = await second.ready;
+    expect(summary?.jobs).toBeLessThan(200);
+    expect(summary?.jobs).toBeGreaterThanOrEqual(onPostgres ? 0 : 100);
+    await waitFor('every run recorded', async () => {
+      const rows = await rowsOf(tasks, queue.name);
+      return rows.length === 200 && rows.every((r) => r.status === 'SUCCESS');
+    });
+    const rows = await rowsOf(tasks, queue.name);
+    expect(rows.filter((r) => r.task_name === 'while-down')).toHaveLength(100);
   });
 
   it.skipIf(onPostgres)('rejects bad options with a ValidationError naming the field', () => {

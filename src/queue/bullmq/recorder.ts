@@ -39,8 +39,10 @@ export interface RecordQueuesOptions {
   /** How often the position in each queue's event stream is stored. @defaultValue `1000` */
   positionIntervalMs?: number;
   /**
-   * How often the event stream is checked for events trimmed before the recorder read them (Redis; a gap found is
-   * reconciled). `0` turns it off. @defaultValue `2000`
+   * How often the event stream is checked for events trimmed before the recorder read them (Redis 7's
+   * `max-deleted-entry-id` newer than the last event read; a gap found is reconciled). It sees a recorder that is
+   * behind the trimming when it looks, not one that already caught up: connection errors, the quiet-job reads
+   * (`sweepIntervalMs`) and `reconcileIntervalMs` cover the rest. `0` turns it off. @defaultValue `2000`
    */
   gapCheckIntervalMs?: number;
   /**
