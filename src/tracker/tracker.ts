@@ -115,14 +115,7 @@ export class TaskTracker {
   async reportProgress(taskId: string, progress: ProgressInput): Promise<TaskExecution | null> {
     return this.guard(taskId, async () => {
       checkTaskId(taskId);
-      const { percent, message, step, ...extra } = progress ?? {};
-      const metadata: Record<string, unknown> = { ...extra };
-      if (percent !== undefined) {
-        const n = Number(percent);
-        metadata.progress_percent = Number.isFinite(n) ? Math.max(0, Math.min(100, Math.round(n))) : 0;
-      }
-      if (message !== undefined) metadata.progress_message = message;
-      if (step !== undefined) metadata.progress_step = step;
+      const metadata = progressMetadata(progress);
       if (Object.keys(metadata).length === 0) return this.store.getByTaskId(taskId);
       return this.write(taskId, { metadata: this.metadataPatch(metadata) });
     });
@@ -367,6 +360,22 @@ export class TaskTracker {
       return null;
     }
   }
+}
+
+/**
+ * The metadata keys a progress report writes: `progress_percent` (clamped to 0–100, rounded), `progress_message`,
+ * `progress_step`, and any extra keys as given.
+ */
+export function progressMetadata(progress: ProgressInput | null | undefined): Record<string, unknown> {
+  const { percent, message, step, ...extra } = progress ?? {};
+  const metadata: Record<string, unknown> = { ...extra };
+  if (percent !== undefined) {
+    const n = Number(percent);
+    metadata.progress_percent = Number.isFinite(n) ? Math.max(0, Math.min(100, Math.round(n))) : 0;
+  }
+  if (message !== undefined) metadata.progress_message = message;
+  if (step !== undefined) metadata.progress_step = step;
+  return metadata;
 }
 
 function checkTaskId(taskId: unknown): asserts taskId is string {

@@ -120,9 +120,10 @@ describe('timeout marking against real BullMQ workers (postgres)', () => {
     const { job } = await dispatch(tasks, queue, 'doomed', {}, { module: 'crash' });
     const taskId = String(job.id);
     await waitFor('job running in the child', () => lines.includes(`running ${taskId}`));
-    expect(await tasks.tracker.getTask(taskId)).toMatchObject({
-      status: 'STARTED',
-      metadata: { progress_percent: 10 },
+    // The job does not wait for its writes: they land just after.
+    await waitFor('its start and progress recorded', async () => {
+      const row = await tasks.tracker.getTask(taskId);
+      return row?.status === 'STARTED' && row.metadata.progress_percent === 10;
     });
     child.kill('SIGKILL');
     await waitFor('child gone', () => child.exitCode !== null || child.signalCode !== null);
@@ -161,6 +162,7 @@ describe('timeout marking against real BullMQ workers (postgres)', () => {
     const { job } = await dispatch(tasks, queue, 'orphaned', {}, { module: 'orphan' });
     const taskId = String(job.id);
     await waitFor('job running in the child', () => lines.includes(`running ${taskId}`));
+    await waitFor('its start recorded', async () => (await tasks.tracker.getTask(taskId))?.status === 'STARTED');
     child.kill('SIGKILL');
     await waitFor('child gone', () => child.exitCode !== null || child.signalCode !== null);
     await sleep(1_300); // the lock (1 s) runs out; nobody runs BullMQ's stalled check

@@ -1,6 +1,7 @@
 import type { Job, JobProgress } from 'bullmq';
 import type { AgentcoreTask } from '../../create.js';
 import { TaskStatus } from '../../status.js';
+import { progressMetadata } from '../../tracker/tracker.js';
 import type { ProgressInput } from '../../types.js';
 import { isControlFlowError, type JobLike, JobTaskIds, progressInput, recordFailure, willRetry } from './lifecycle.js';
 
@@ -65,23 +66,48 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
   const interval = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
   // Keeps a collided job's `<queue>:<id>` between its attempts without reading it again.
   const ids = new JobTaskIds(tasks);
+  recoverOnStart(tasks);
+  const report = (what: string, taskId: string) => (error: unknown) =>
+    tasks.logger.error({ err: error, taskId }, `agentcore-task: could not record ${what}`);
   return async function trackedProcessor(job, token, signal) {
     // A job whose task_id is known up front (dispatched, or seen before) starts at once: its STARTED write goes out
     // with the next batch, and a quick job's SUCCESS joins it in the same row. Others wait for the start (and the id
     // check) first.
     const early = await ids.early(job);
     const started = ids.start(job, options.module);
-    started.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+    // The id the start settled on, once known: later writes are handed to the write buffer at once, in order.
+    let recorded: string | undefined;
+    started.then(
+      (id) => {
+        recorded = id;
+      },
+      () => {},
+    );
     const taskId = early ?? (await started);
     const recordedId = () => started.catch(() => taskId);
-    const heartbeat = async () => {
-      await tasks.tracker.heartbeat(await recordedId());
+    /** Hands a write to the buffer now when the run's id is settled, else right after the start: never waited on. */
+    const write = (what: string, fn: (id: string) => Promise<unknown>) => {
+      const done = recorded !== undefined ? fn(recorded) : recordedId().then(fn);
+      done.catch(report(what, taskId));
     };
+    const heartbeat = async () => write('a heartbeat', (id) => tasks.tracker.heartbeat(id));
     const ctx: TrackedContext = {
       taskId,
       heartbeat,
       async progress(progress) {
-        await tasks.tracker.reportProgress(await recordedId(), progress);
+        if (recorded !== undefined) write('progress', (id) => tasks.tracker.reportProgress(id, progress));
+        else {
+          // The start is still on its way: hand the progress over now, behind it, to this queue's run only; should the
+          // start settle on another id, it follows there.
+          tasks.tracker
+            .recordStatus(taskId, undefined, { metadata: progressMetadata(progress) }, job.queueName)
+            .then((outcome) =>
+              outcome === 'unmatched'
+                ? recordedId().then((id) => tasks.tracker.reportProgress(id, progress))
+                : undefined,
+            )
+            .catch(report('progress', taskId));
+        }
         const forQueue = progressInput(progress);
         if (!forQueue) return;
         try {
@@ -91,9 +117,7 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
         }
       },
     };
-    const timer = setInterval(() => {
-      heartbeat().catch((error) => tasks.logger.warn({ err: error, taskId }, 'agentcore-task: heartbeat failed'));
-    }, interval);
+    const timer = setInterval(() => void heartbeat(), interval);
     timer.unref();
     let result: R;
     try {
@@ -102,23 +126,58 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
       clearInterval(timer);
       const retry = willRetry(job, error, false);
       if (!retry && !isControlFlowError(error)) ids.forget(job.queueName, String(job.id));
-      try {
-        await recordFailure(tasks, await recordedId(), job, error, retry);
-      } catch (recordError) {
-        // The job's own error matters more than ours: report and rethrow the original.
-        tasks.logger.error({ err: recordError, taskId }, 'agentcore-task: could not record a failed attempt');
-      }
+      // The job's own error is rethrown at once; ours is only logged. BullMQ counts the attempt on the job object as
+      // soon as we rethrow: the write keeps the count of the attempt that failed.
+      const attempt = pickJob(job);
+      write('a failed attempt', (id) => recordFailure(tasks, id, attempt, error, retry));
       throw error;
     }
     clearInterval(timer);
     ids.forget(job.queueName, String(job.id));
-    // Sent at once, so it can share a row with a STARTED still waiting; it applies only to this queue's run. When it
-    // did not apply (the start found another queue's run, or none), it goes to the run the start settled on.
+    // Handed to the buffer at once, so it can share a row with a STARTED still waiting; it applies only to this
+    // queue's run. When it did not apply (the start found another queue's run, or none), it goes to the run the start
+    // settled on. BullMQ completes the job without waiting for either: a process that dies before they land leaves
+    // the run to the sync (see `recoverOnStart`).
     const success = tasks.tracker.recordStatus(taskId, TaskStatus.SUCCESS, { result }, job.queueName);
-    const [recorded, outcome] = await Promise.all([started, success]);
-    if (outcome === 'unmatched') await tasks.tracker.recordStatus(recorded, TaskStatus.SUCCESS, { result });
+    Promise.all([recordedId(), success])
+      .then(([settled, outcome]) =>
+        outcome === 'unmatched' ? tasks.tracker.recordStatus(settled, TaskStatus.SUCCESS, { result }) : undefined,
+      )
+      .catch(report('a completed job', taskId));
     return result;
   };
+}
+
+/** The fields of a job the failure record reads, copied (BullMQ mutates the job after the processor returns). */
+function pickJob(job: JobLike): JobLike {
+  const { id, name, data, queueName, attemptsMade, opts, finishedOn } = job;
+  return { id, name, data, queueName, attemptsMade, opts, finishedOn };
+}
+
+/** Instances whose unfinished runs were already synced at start-up. */
+const recovering = new WeakSet<AgentcoreTask>();
+
+/**
+ * Once per instance, when its first tracked processor is created (a worker starting up): syncs the unfinished runs
+ * from the queue in the background. A worker that died after BullMQ completed or failed its jobs but before their
+ * writes landed (the job never waits for them) left those runs `STARTED`; this brings them to their real end. The
+ * timeout job's sync does the same later. A job BullMQ already removed (`removeOnComplete`/`removeOnFail`) cannot be
+ * read back: its run is left as it is and, silent and no longer active, is marked `FAILURE` by the timeout job, which
+ * is the safe side (it never reports a success nobody saw).
+ */
+function recoverOnStart(tasks: AgentcoreTask): void {
+  if (recovering.has(tasks)) return;
+  recovering.add(tasks);
+  setImmediate(() => {
+    if (!tasks.tracker.queueSource) return;
+    tasks.tracker
+      .syncAllUnfinished()
+      .then((summary) => {
+        if (summary.updated_count > 0)
+          tasks.logger.info(summary, 'agentcore-task: runs left unfinished by an earlier worker synced from the queue');
+      })
+      .catch((error) => tasks.logger.warn({ err: error }, 'agentcore-task: start-up sync from the queue failed'));
+  });
 }
 
 /**
