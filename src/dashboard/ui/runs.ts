@@ -102,7 +102,7 @@ export function RunList({ route }: { route: Route }): VNode {
 
   return html`<main id="main">
     <h1>${t('runs.title')}</h1>
-    <${Filters} filters=${filters} scope=${scope} />
+    <${Filters} filters=${filters} />
     ${error && error.status !== 0 && !gone ? html`<${ErrorNote} error=${error.message} />` : null}
     ${gone ? html`<p class="empty">${t('runs.pageGone')} <a href=${routeHref('/runs', { ...pick(query, FILTERS), page: undefined })}>${t('runs.firstPage')}</a></p>` : null}
     <div class="list-head">
@@ -127,7 +127,8 @@ export function RunList({ route }: { route: Route }): VNode {
   </main>`;
 }
 
-function Filters({ filters, scope }: { filters: ReturnType<typeof useUrlFilters>; scope: string }): VNode {
+/** The filter form. "All users" follows the form's own state, so a re-render before the URL changes cannot undo a click. */
+function Filters({ filters }: { filters: ReturnType<typeof useUrlFilters> }): VNode {
   const { values, set, flush } = filters;
   const text = (name: string) => ({
     name,
@@ -170,7 +171,7 @@ function Filters({ filters, scope }: { filters: ReturnType<typeof useUrlFilters>
     ${
       canViewAll()
         ? html`<div class="field check-field"><label class="check"><input type="checkbox" name="all_users"
-            checked=${scope === 'all'}
+            checked=${values.scope !== 'mine'}
             onChange=${(e: Event) => set('scope', (e.target as HTMLInputElement).checked ? '' : 'mine')} />
             ${t('scope.allUsers')}</label></div>`
         : null

@@ -83,7 +83,7 @@ export function StatsView({ route }: { route: Route }): VNode {
       ${
         canViewAll()
           ? html`<div class="field check-field"><label class="check"><input type="checkbox" name="all_users"
-          checked=${scope === 'all'}
+          checked=${values.scope !== 'mine'}
           onChange=${(e: Event) => set('scope', (e.target as HTMLInputElement).checked ? '' : 'mine')} /> ${t('scope.allUsers')}</label></div>`
           : null
       }
