@@ -125,10 +125,17 @@ export class BullmqSource implements QueueSource {
     const queue = await this.queueFor(execution.queueName);
     if (!queue) return null;
     return this.bounded(queue.name, async () => {
-      const job = await queue.getJob(jobIdOf(execution));
+      const jobId = jobIdOf(execution);
+      let job = await queue.getJob(jobId);
       if (!job) return null;
       const state = await job.getState();
       if (state === 'unknown') return null;
+      // The job was read before its state: a worker may have finished it in between, so a job found completed or
+      // failed is read again to get its return value or reason (else SUCCESS would be recorded with a null result).
+      if (state === 'completed' || state === 'failed') {
+        job = await queue.getJob(jobId);
+        if (!job) return null;
+      }
       return jobStateToStatus(job, state as JobState);
     });
   }
