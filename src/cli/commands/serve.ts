@@ -11,6 +11,13 @@ import { useBullmqSync } from '../../queue/bullmq/source.js';
 import { type CliIo, type Command, EXIT, intOption, parseCommandArgs, redactUrl, UsageError } from '../command.js';
 import { explainDatabaseError } from '../database.js';
 import { createDemoUsers, DEMO_DATABASE_URL, demoBanner, type RunningDemo, startDemo } from '../demo.js';
+import {
+  describeQueueBackend,
+  instanceOptionsFor,
+  QUEUE_BACKEND_OPTIONS,
+  type QueueBackend,
+  queueBackendFrom,
+} from '../queue-backend.js';
 import { bearerTokenAuth, readUsersFile } from '../users.js';
 
 export const SERVE_DEFAULTS = Object.freeze({
@@ -33,6 +40,10 @@ Runs the REST API standalone over HTTP.
 Options:
   --database URL   postgres://…, mysql://…, sqlite:PATH (default: $DATABASE_URL or ${DEFAULT_DATABASE_URL})
   --redis URL      Redis for locks, live events and BullMQ sync (default: $REDIS_URL, else none)
+  --queue-backend NAME
+                   redis (default) or postgres: BullMQ 6 in the --database PostgreSQL (sync on), no Redis
+  --bullmq-schema NAME
+                   Schema of BullMQ's tables with --queue-backend postgres (default: bullmq)
   --host HOST      Interface to listen on (default: ${SERVE_DEFAULTS.host})
   --port PORT      Port (default: $PORT or ${SERVE_DEFAULTS.port}; 0 picks a free one)
   --prefix PATH    Where the API lives (default: ${SERVE_DEFAULTS.prefix})
@@ -126,7 +137,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 async function run(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
     database: { type: 'string' },
-    redis: { type: 'string' },
+    ...QUEUE_BACKEND_OPTIONS,
     host: { type: 'string' },
     port: { type: 'string' },
     prefix: { type: 'string' },
@@ -159,7 +170,8 @@ async function run(args: string[], io: CliIo): Promise<number> {
   // `npm run demo` always starts the same way.
   const env = values.demo ? {} : io.env;
   const database = values.database || env.DATABASE_URL || (values.demo ? DEMO_DATABASE_URL : DEFAULT_DATABASE_URL);
-  const redis = values.redis || env.REDIS_URL || undefined;
+  const backend = queueBackendFrom(values, database, env);
+  const redis = backend.kind === 'redis' ? backend.redis : undefined;
   const metricsToken = values['metrics-token'] || io.env[METRICS_TOKEN_ENV] || undefined;
   const handlerOptions = { metricsToken, publicUrl, trustProxy: values['trust-proxy'] === true };
 
@@ -174,11 +186,11 @@ async function run(args: string[], io: CliIo): Promise<number> {
       );
     workers = 1;
   }
-  if (workers > 1) return runPrimary({ io, workers, database, redis, users: values.users, host, port, prefix });
+  if (workers > 1) return runPrimary({ io, workers, database, backend, users: values.users, host, port, prefix });
 
   const tasks = await createAgentcoreTask({
     database,
-    ...(redis ? { redis } : {}),
+    ...instanceOptionsFor(backend),
     env: io.env,
     // The primary of `--workers` migrated once already: the workers starting together must not race to.
     ...(isWorker ? { migrate: false } : {}),
@@ -195,7 +207,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
     await tasks.close();
     throw error;
   }
-  const backends = `database ${redactUrl(database)}${redis ? `, redis ${redactUrl(redis)} (BullMQ sync on)` : ''}`;
+  const backends = `database ${redactUrl(database)}${backend.kind === 'none' ? '' : `, ${describeQueueBackend(backend)}`}`;
   if (isWorker) process.send?.({ type: 'agentcore-task:listening', url: server.url });
   else {
     io.stdout(`agentcore-task API listening on ${server.url}/ (${backends}, ${users.length} users)\n`);
@@ -249,7 +261,7 @@ interface PrimaryOptions {
   io: CliIo;
   workers: number;
   database: string;
-  redis: string | undefined;
+  backend: QueueBackend;
   users: string | undefined;
   host: string;
   port: number;
@@ -262,10 +274,12 @@ interface PrimaryOptions {
  * when all have.
  */
 async function runPrimary(options: PrimaryOptions): Promise<number> {
-  const { io, workers, database, redis } = options;
-  const migrating = await createAgentcoreTask({ database, ...(redis ? { redis } : {}), env: io.env }).catch((error) => {
-    throw explainDatabaseError(error, database);
-  });
+  const { io, workers, database, backend } = options;
+  const migrating = await createAgentcoreTask({ database, ...instanceOptionsFor(backend), env: io.env }).catch(
+    (error) => {
+      throw explainDatabaseError(error, database);
+    },
+  );
   await migrating.close();
 
   cluster.setupPrimary({ exec: process.argv[1], args: process.argv.slice(2), execArgv: process.execArgv });
@@ -296,7 +310,7 @@ async function runPrimary(options: PrimaryOptions): Promise<number> {
     return EXIT.FAILURE;
   }
   const url = (started[0] as PromiseFulfilledResult<string>).value;
-  const backends = `database ${redactUrl(database)}${redis ? `, redis ${redactUrl(redis)} (BullMQ sync on)` : ''}`;
+  const backends = `database ${redactUrl(database)}${backend.kind === 'none' ? '' : `, ${describeQueueBackend(backend)}`}`;
   io.stdout(`agentcore-task API listening on ${url}/ (${backends}, ${workers} workers)\n`);
   io.stdout(`OpenAPI document: ${url}/openapi.json\n`);
 

@@ -1,7 +1,6 @@
 import { createAgentcoreTask, DEFAULT_DATABASE_URL } from '../../create.js';
 import type { MaintenanceSchedule } from '../../maintenance/index.js';
-import { type BullmqConnection, backendFor } from '../../queue/bullmq/backend.js';
-import { redisOptionsFromUrl } from '../../queue/bullmq/connection.js';
+import { backendFor } from '../../queue/bullmq/backend.js';
 import { loadBullmq } from '../../queue/bullmq/load.js';
 import {
   createMaintenanceWorker,
@@ -11,6 +10,7 @@ import {
 } from '../../queue/bullmq/maintenance.js';
 import { useBullmqSync } from '../../queue/bullmq/source.js';
 import { type CliIo, type Command, EXIT, intOption, parseCommandArgs, redactUrl, UsageError } from '../command.js';
+import { instanceOptionsFor, QUEUE_BACKEND_HELP, QUEUE_BACKEND_OPTIONS, queueBackendFrom } from '../queue-backend.js';
 
 /** How often the worker reads the settings again and re-applies the schedules when they changed. */
 const DEFAULT_REFRESH_SECONDS = 60;
@@ -27,8 +27,7 @@ backend, schema --bullmq-schema): one PostgreSQL and no Redis at all; $REDIS_URL
 
 Options:
   --redis URL              Redis of the BullMQ queues (required on Redis; default: $REDIS_URL)
-  --queue-backend NAME     redis (default) or postgres: BullMQ on the --database PostgreSQL, no Redis
-  --bullmq-schema NAME     Schema of BullMQ's tables with --queue-backend postgres (default: bullmq)
+  ${QUEUE_BACKEND_HELP}
   --database URL           postgres://…, mysql://…, sqlite:PATH (default: $DATABASE_URL or ${DEFAULT_DATABASE_URL})
   --queue NAME             Queue of the maintenance jobs (default: ${DEFAULT_MAINTENANCE_QUEUE})
   --refresh-seconds N      Re-read the settings and update the schedules this often (default: ${DEFAULT_REFRESH_SECONDS})
@@ -44,9 +43,7 @@ function describe(name: string, entry: MaintenanceSchedule | null): string {
 
 async function run(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
-    redis: { type: 'string' },
-    'queue-backend': { type: 'string' },
-    'bullmq-schema': { type: 'string' },
+    ...QUEUE_BACKEND_OPTIONS,
     database: { type: 'string' },
     queue: { type: 'string' },
     'refresh-seconds': { type: 'string' },
@@ -56,30 +53,11 @@ async function run(args: string[], io: CliIo): Promise<number> {
     return EXIT.OK;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  const backend = values['queue-backend'] ?? 'redis';
-  if (backend !== 'redis' && backend !== 'postgres')
-    throw new UsageError(`--queue-backend must be redis or postgres, got ${JSON.stringify(backend)}`);
   const database = values.database ?? io.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-  let redis: string | undefined;
-  let connection: BullmqConnection;
-  if (backend === 'postgres') {
-    if (values.redis) throw new UsageError('--redis and --queue-backend postgres exclude each other');
-    if (!/^postgres(ql)?:\/\//i.test(database))
-      throw new UsageError('--queue-backend postgres needs a postgres:// --database (the queues live there)');
-    const schema = values['bullmq-schema'];
-    if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema))
-      throw new UsageError('--bullmq-schema must be a simple identifier (letters, digits, underscores)');
-    connection = { connectionString: database, ...(schema ? { schema } : {}) };
-  } else {
-    if (values['bullmq-schema'] !== undefined) throw new UsageError('--bullmq-schema needs --queue-backend postgres');
-    redis = values.redis ?? io.env.REDIS_URL;
-    if (!redis) throw new UsageError('--redis URL (or $REDIS_URL) is required: the maintenance jobs run on BullMQ');
-    try {
-      connection = redisOptionsFromUrl(redis);
-    } catch (error) {
-      throw new UsageError(`--redis: ${(error as Error).message}`);
-    }
-  }
+  const backend = queueBackendFrom(values, database, io.env, true);
+  if (backend.kind === 'none') throw new UsageError('a queue backend is required');
+  const { connection } = backend;
+  const redis = backend.kind === 'redis' ? backend.redis : undefined;
   const queueName = values.queue ?? DEFAULT_MAINTENANCE_QUEUE;
   if (queueName === '' || queueName.includes(':')) throw new UsageError('--queue must be a non-empty name without ":"');
   const refreshSeconds = intOption('refresh-seconds', values['refresh-seconds'], { min: 1 }) ?? DEFAULT_REFRESH_SECONDS;
@@ -88,7 +66,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const tasks = await createAgentcoreTask({
     database,
     env: io.env,
-    ...(redis ? { redis } : { bullmq: { connection: connection as { connectionString: string } } }),
+    ...instanceOptionsFor(backend),
   });
   const { Queue } = await loadBullmq('The maintenance worker');
   const { opts, factory } = await backendFor(connection, 'The maintenance worker', { migrate: true });
