@@ -206,8 +206,30 @@ function procStat(pid: number | string): { comm: string; cpuSeconds: number } | 
   };
 }
 
-/** Reads `CpuSample` from /proc (Linux only; elsewhere the server figures are NaN). */
-export function cpuSample(): CpuSample {
+/**
+ * Whether a `postgres` process counts for `database`: its client backends and autovacuum workers, and the server's
+ * shared processes (checkpointer, WAL writer…); not the backends of other databases, which other work on a shared
+ * machine keeps busy. Read from the process title in /proc/<pid>/cmdline.
+ */
+function postgresOf(pid: string, database: string): boolean {
+  let title: string;
+  try {
+    title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return false;
+  }
+  const backend = /: \S+ (\S+) (?:[\d.:a-f]+\(\d+\)|\[local\])/.exec(title);
+  if (backend) return backend[1] === database;
+  const autovacuum = /autovacuum worker (\S+)/.exec(title);
+  if (autovacuum) return autovacuum[1] === database;
+  return true;
+}
+
+/**
+ * Reads `CpuSample` from /proc (Linux only; elsewhere the server figures are NaN). With `database`, PostgreSQL counts
+ * only that database's backends and the server's shared processes (see `postgresOf`).
+ */
+export function cpuSample(database?: string): CpuSample {
   const own = process.cpuUsage();
   let postgres = 0;
   let redis = 0;
@@ -216,8 +238,9 @@ export function cpuSample(): CpuSample {
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       const stat = procStat(pid);
-      if (stat?.comm === 'postgres') postgres += stat.cpuSeconds;
-      else if (stat?.comm === 'redis-server') redis += stat.cpuSeconds;
+      if (stat?.comm === 'postgres') {
+        if (!database || postgresOf(pid, database)) postgres += stat.cpuSeconds;
+      } else if (stat?.comm === 'redis-server') redis += stat.cpuSeconds;
     }
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
     idle = (Number(cpu[4]) + Number(cpu[5])) / TICK; // idle + iowait
