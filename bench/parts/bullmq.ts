@@ -9,7 +9,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Queue, Worker } from 'bullmq';
+import type { Queue } from 'bullmq';
+import * as bullmqModule from 'bullmq';
 import { createAgentcoreTask, silentLogger } from '../../src/index.js';
 import { dispatch, redisOptionsFromUrl, tracked } from '../../src/queue/bullmq/index.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
@@ -29,11 +30,29 @@ import {
   throughput,
 } from '../lib.js';
 
-const PART = '2 bullmq';
+/**
+ * `BENCH_BULLMQ_BACKEND=postgres`: the same part on bullmq 6's PostgreSQL backend, its queues in a schema of the
+ * bench's own database (the queue and the history share one database, no Redis).
+ */
+const ON_POSTGRES = process.env.BENCH_BULLMQ_BACKEND === 'postgres';
+const PART = ON_POSTGRES ? '2 bullmq on PostgreSQL' : '2 bullmq';
+const BULLMQ_SCHEMA = 'bench_bullmq';
+/** bullmq 6's PostgreSQL backend factory, on that backend; BullMQ's Redis default otherwise. */
+const factory = ON_POSTGRES
+  ? (bullmqModule as unknown as { createPostgresBackend?: unknown }).createPostgresBackend
+  : undefined;
+if (ON_POSTGRES && !factory) throw new Error('BENCH_BULLMQ_BACKEND=postgres needs bullmq 6 (createPostgresBackend)');
 const CONCURRENCY = 50;
-const connection = redisOptionsFromUrl(REDIS_URL);
+/** Where the queues live: the test Redis, or (set once the database exists) the PostgreSQL schema. */
+let connection: unknown = redisOptionsFromUrl(REDIS_URL);
+/** On PostgreSQL each queue and worker opens a pool of its own: small for queues (the part keeps about twenty open). */
+const sized = (max: number) => (ON_POSTGRES ? { ...(connection as object), max } : connection);
+const newQueue = (name: string): Queue =>
+  new bullmqModule.Queue(name, { connection: sized(2) } as never, factory as never) as unknown as Queue;
+const newWorker = (name: string, processor: Processor, options: Record<string, unknown> = {}) =>
+  new bullmqModule.Worker(name, processor, { connection: sized(10), ...options } as never, factory as never);
 
-type Processor = ConstructorParameters<typeof Worker>[1];
+type Processor = ConstructorParameters<typeof bullmqModule.Worker>[1];
 
 /**
  * The floor of any design that records each job's end in PostgreSQL before the job completes: a plain processor that
@@ -99,7 +118,7 @@ async function processAll(
   let failed = 0;
   const before = cpuSample(cpuDatabase);
   const started = performance.now();
-  const worker = new Worker(queueName, processor, { connection, concurrency: CONCURRENCY });
+  const worker = newWorker(queueName, processor, { concurrency: CONCURRENCY });
   await new Promise<void>((resolve) => {
     const check = () => {
       if (done + failed >= count) resolve();
@@ -126,11 +145,12 @@ export async function bullmq(opts: { jobs: number }) {
   const run = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const db = await createTestDatabase('postgres');
   cpuDatabase = new URL(db.url).pathname.slice(1);
+  if (ON_POSTGRES) connection = { connectionString: db.url, schema: BULLMQ_SCHEMA, migrate: true };
   // Defaults a user gets on PostgreSQL (pool of 10, live updates over LISTEN/NOTIFY).
   const tasks = await createAgentcoreTask({ database: db.url, logger: silentLogger, env: {} });
   const queues: Queue[] = [];
   const queue = (label: string) => {
-    const q = new Queue(`bench-${label}-${run}`, { connection });
+    const q = newQueue(`bench-${label}-${run}`);
     queues.push(q);
     return q;
   };
@@ -359,8 +379,7 @@ async function startRecorder(databaseUrl: string, queues: string[]): Promise<Chi
       'record',
       '--queues',
       queues.join(','),
-      '--redis',
-      REDIS_URL,
+      ...(ON_POSTGRES ? ['--bullmq-postgres', databaseUrl, '--bullmq-schema', BULLMQ_SCHEMA] : ['--redis', REDIS_URL]),
       '--database',
       databaseUrl,
       '--module',
@@ -434,6 +453,8 @@ async function recorderRows(
     const cpuBefore = processCpuSeconds(child.pid!);
     const lags: number[] = [];
     let unsettled = 0;
+    /** Rows of the recorded queues still not SUCCESS 60 s after their round, by status. */
+    const unsettledStatuses: Record<string, number> = {};
     const [recordedRate, bareRate] = await bestOf(rounds, [
       async (round) => {
         const q = recorded[round];
@@ -446,7 +467,11 @@ async function recorderRows(
           60_000,
           100,
         );
-        if (!settled) unsettled++;
+        if (!settled) {
+          unsettled++;
+          for (const row of await rowsOf(q.name))
+            if (row.status !== 'SUCCESS') unsettledStatuses[row.status] = (unsettledStatuses[row.status] ?? 0) + 1;
+        }
         const finishedOn = new Map<string, number>();
         for (const job of await q.getJobs(['completed'], 0, -1))
           if (job.finishedOn) finishedOn.set(String(job.id), job.finishedOn);
@@ -474,13 +499,13 @@ async function recorderRows(
     // Once it has registered the added jobs, so the kill falls among the completions.
     await until(async () => (await rowsOf(kq.name)).length >= killJobs, 60_000, 200);
     const truth = new Map<string, 'SUCCESS' | 'FAILURE'>();
-    const worker = new Worker(
+    const worker = newWorker(
       kq.name,
       async (job) => {
-        if (job.data.fail) throw new Error('broken for good');
+        if ((job.data as { fail?: boolean }).fail) throw new Error('broken for good');
         return null;
       },
-      { connection, concurrency: CONCURRENCY },
+      { concurrency: CONCURRENCY },
     );
     worker.on('completed', (job) => truth.set(String(job.id), 'SUCCESS'));
     worker.on('failed', (job) => {
@@ -516,7 +541,7 @@ async function recorderRows(
       recorded_jobs_per_s: recordedRate,
       unrecorded_jobs_per_s: bareRate,
       recorder_cpu_us_per_job: recorderCpuUs,
-      lag_ms: { ...lag, max: Math.max(...lags), unsettled_rounds: unsettled },
+      lag_ms: { ...lag, max: Math.max(...lags), unsettled_rounds: unsettled, unsettled_statuses: unsettledStatuses },
       kill: { jobs: killJobs, done_at_kill: doneAtKill, rows_finished_at_kill: rowsAtKill, settle_ms: settleMs },
       kill_result: { missing, doubled, wrong },
     };
@@ -540,7 +565,7 @@ async function recorderRows(
           null,
           '≤ 1000 ms',
           lag.p95 <= 1000 && unsettled === 0,
-          `p50 ${Math.round(lag.p50)} ms, p99 ${Math.round(lag.p99)} ms, max ${Math.round(Math.max(...lags))} ms over ${lags.length} jobs${unsettled ? `; ${unsettled} rounds not all recorded within 60 s` : ''}`,
+          `p50 ${Math.round(lag.p50)} ms, p99 ${Math.round(lag.p99)} ms, max ${Math.round(Math.max(...lags))} ms over ${lags.length} jobs${unsettled ? `; ${unsettled} rounds not all recorded SUCCESS 60 s after the worker's last job (${JSON.stringify(unsettledStatuses)})` : ''}`,
         );
         absolute(
           PART,
