@@ -189,6 +189,19 @@ export class BullmqSource implements QueueSource {
     return queue;
   }
 
+  /**
+   * Forgets a queue this source opened whose backend refused a call for good: bullmq 6's PostgreSQL backend checks its
+   * schema once, so a queue opened before the workers created the schema would fail every later call. The next call
+   * opens it afresh.
+   */
+  private evict(name: string, error: unknown): void {
+    if ((error as { name?: unknown })?.name !== 'SchemaMigrationRequiredError') return;
+    const queue = this.opened.get(name);
+    if (!queue) return;
+    this.opened.delete(name);
+    queue.then((q) => q.close()).catch(() => {});
+  }
+
   private async open(name: string): Promise<OwnedQueue> {
     const purpose = 'Syncing runs from BullMQ';
     const { Queue } = await loadBullmq(purpose);
@@ -236,6 +249,7 @@ export class BullmqSource implements QueueSource {
     try {
       return await Promise.race([fn(), timeout]);
     } catch (error) {
+      this.evict(queueName, error);
       if (error instanceof BackendUnavailableError) throw error;
       throw new BackendUnavailableError(`BullMQ queue ${queueName} could not be read: ${coerceError(error).message}`, {
         cause: error,
