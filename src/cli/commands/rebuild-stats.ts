@@ -7,9 +7,10 @@ const help = `Usage: agentcore-task rebuild-stats [options]
 
 Recounts the stats aggregates (agentcore_task_stats) from the runs in agentcore_task_execution. Triggers keep
 them exact on every write; run this after rows were changed with the triggers off (a MySQL/MariaDB TRUNCATE, a
-restore or replication that skips triggers), or to recover from any doubt. Online: runs are recounted in chunks of
-whole hours, one short transaction each, holding off writers of those runs only for that transaction (readers
-never wait); last, the daily and all-time rows are recomputed from the hourly ones. Also drops rows that count zero.
+restore or replication that skips triggers), or to recover from any doubt. Online: runs are recounted first in
+chunks of whole hours, then in chunks of creators, one short transaction each, holding off writers of those runs
+only for that transaction (readers never wait); last, the daily and all-time rows are recomputed from the hourly
+ones. Also drops rows that count zero.
 
 Options:
   --batch-size N   Runs per chunk, 1 to 1000000 (default: ${DEFAULT_REBUILD_BATCH_SIZE})
