@@ -59,7 +59,7 @@ export function tasksExpress<Req extends ExpressRequestLike = ExpressRequestLike
   return function agentcoreTaskExpress(req, res, next) {
     const path = req.originalUrl ?? req.url ?? '/';
     const request = toWebRequest(req, res, {
-      url: absoluteUrl(req, path, req.protocol, req.host),
+      url: absoluteUrl(req, path, req.protocol, expressHost(req)),
       parsedBody: req.body,
     });
     handler(request, req, { mountPath: req.baseUrl, localOrigin: localOrigin(req) })
@@ -69,4 +69,16 @@ export function tasksExpress<Req extends ExpressRequestLike = ExpressRequestLike
       })
       .catch(next);
   };
+}
+
+/**
+ * `req.host` with its port: Express 5 keeps the port, Express 4 returns the host name alone (honouring `trust proxy`
+ * in both). Without the port the API's own origin would not match the browser's `Origin` and a same-origin PATCH
+ * would be refused as cross-site.
+ */
+function expressHost(req: ExpressRequestLike): string | undefined {
+  const host = req.host;
+  const raw = req.headers.host;
+  if (host && raw && !/:\d+$/.test(host) && raw.startsWith(`${host}:`)) return raw;
+  return host;
 }

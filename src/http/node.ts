@@ -35,7 +35,10 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, init: We
   if (BODYLESS.has(method)) return lightRequest(req, method, init.url, controller.signal);
   const headers = headersOf(req);
   const requestInit: RequestInit & { duplex?: 'half' } = { method, headers, signal: controller.signal };
-  const body = init.parsedBody;
+  // A parser's body counts only when it really read the stream: Express 4's body-parser sets `req.body = {}` even for a
+  // content type it skipped (a text/plain PATCH must still reach the API as sent, to be refused with 415).
+  const consumed = req.readableEnded || (req as { _body?: unknown })._body === true;
+  const body = consumed ? init.parsedBody : undefined;
   if (body !== undefined && body !== null) {
     if (typeof body === 'string') requestInit.body = body;
     else if (body instanceof Uint8Array) requestInit.body = body as Uint8Array<ArrayBuffer>;
