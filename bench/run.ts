@@ -12,6 +12,7 @@ import { locks } from './parts/locks.js';
 import { readPath } from './parts/read-path.js';
 import { stream } from './parts/stream.js';
 import { timeout } from './parts/timeout.js';
+import { workers } from './parts/workers.js';
 import { writePath } from './parts/write-path.js';
 
 const { values } = parseArgs({
@@ -58,6 +59,12 @@ if (want('5'))
   });
 if (want('6')) await locks({ pairs: Math.round(5000 * scale) });
 if (want('7')) await timeout({ stale: Math.round(10_000 * scale), fresh: Math.round(10_000 * scale), rounds: 3 });
+if (want('8'))
+  await workers({
+    rows: Math.max(1000, Math.round(20_000 * scale)),
+    windowMs: Math.max(1000, 3000 * scale),
+    rounds: 2,
+  });
 report(new URL('./results.json', import.meta.url).pathname, {
   seconds: Math.round((Date.now() - started) / 1000),
   scale,
