@@ -77,11 +77,19 @@ export interface DashboardSession {
   can_view_all: boolean;
   /** The caller may list locks and change the configuration. */
   is_admin: boolean;
+  /**
+   * The caller may retry and cancel runs' queue jobs (`POST executions/{id}/retry/`, `…/cancel/`): an admin, on an
+   * instance whose queue source supports both.
+   */
+  actions: boolean;
 }
 
 /** The handler options the dashboard reads: its own switch, and how the handler resolves and ranks users. */
 type DashboardHandlerOptions = DashboardOptions &
-  Partial<Pick<ResolvedHandlerOptions<unknown>, 'getUser' | 'canViewAll' | 'isAdmin'>>;
+  Partial<Pick<ResolvedHandlerOptions<unknown>, 'getUser' | 'canViewAll' | 'isAdmin'>> & {
+    /** `true` when the instance's queue source can retry and cancel jobs (read per request: it can be replaced). */
+    actions?: () => boolean;
+  };
 
 /**
  * Registers `GET dashboard/`, `GET dashboard/assets/{file}` and `GET dashboard/session` (before the authentication
@@ -139,7 +147,7 @@ export function registerDashboardRoutes(
     // Only names found in the assets folder are served: a path like `..%2f` matches nothing.
     async (c) => serve(c.req.param('file') ?? '', c.req.raw),
   );
-  const { getUser, canViewAll, isAdmin } = options;
+  const { getUser, canViewAll, isAdmin, actions } = options;
   if (!getUser) return;
   route(
     {
@@ -152,18 +160,20 @@ export function registerDashboardRoutes(
         'The page asks this instead of probing a route that answers 401 or 403, which browsers log as console errors.',
       tags: ['dashboard'],
       authenticated: false,
-      responses: { 200: { description: '`{ signed_in, user, can_view_all, is_admin }`' } },
+      responses: { 200: { description: '`{ signed_in, user, can_view_all, is_admin, actions }`' } },
     },
     async (c) => {
       const user: HttpUser | null | undefined = await getUser(c.req.raw, c.env?.native);
+      const admin = user ? (await isAdmin?.(user)) === true : false;
       const body: DashboardSession = user
         ? {
             signed_in: true,
             user: { id: user.id, username: user.username ?? null },
             can_view_all: (await canViewAll?.(user)) === true,
-            is_admin: (await isAdmin?.(user)) === true,
+            is_admin: admin,
+            actions: admin && actions?.() === true,
           }
-        : { signed_in: false, user: null, can_view_all: false, is_admin: false };
+        : { signed_in: false, user: null, can_view_all: false, is_admin: false, actions: false };
       return new Response(JSON.stringify(body), {
         status: 200,
         headers: {

@@ -10,6 +10,7 @@ import { registerDashboardRoutes } from '../dashboard/serve.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { settingsToWire } from '../settings.js';
 import type { ExecutionFilters, TaskExecution } from '../types.js';
+import { registerActionRoutes, supportsAction } from './actions.js';
 import { BODY_DEFAULTS, readJsonBody } from './body.js';
 import type { HttpContext, HttpEnv, ResolvedHandlerOptions } from './context.js';
 import { AuthenticationRequiredError, errorToResponse, HttpRequestError, JSON_HEADERS, notFound } from './errors.js';
@@ -72,7 +73,7 @@ export function isUnmatchedResponse(response: Response | BufferedResponse): bool
  * `BufferedResponse` they write in one call. Hono passes what a handler returns through untouched, so the cast stays
  * between the app and its mounts.
  */
-function json(c: Context<HttpEnv>, value: unknown, status = 200, headers?: Record<string, string>): Response {
+export function json(c: Context<HttpEnv>, value: unknown, status = 200, headers?: Record<string, string>): Response {
   const text = JSON.stringify(value);
   if (c.env?.buffered)
     return new BufferedResponse(
@@ -180,7 +181,10 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
   const streams = new StreamHub(ctx, options);
   registerMetricsRoute(route, ctx, () => streams.size);
   registerHealthRoutes(route, ctx);
-  registerDashboardRoutes(route, options);
+  registerDashboardRoutes(route, {
+    ...options,
+    actions: () => supportsAction(tracker.queueSource, 'retry') && supportsAction(tracker.queueSource, 'cancel'),
+  });
 
   const authenticate: MiddlewareHandler<HttpEnv> = async function authenticate(c, next) {
     // A path no route matches falls through to notFound (so a mount at the root can hand it on), signed in or not.
@@ -418,6 +422,9 @@ export function createApp(tasks: AgentcoreTask, options: ResolvedHandlerOptions<
       return json(c, serializeExecutionDetail(synced, view));
     },
   );
+
+  // Admin actions on the run's queue job (extensions): `executions/{id}/retry/` and `executions/{id}/cancel/`.
+  registerActionRoutes(route, ctx);
 
   // ── Configuration, locks, the document ────────────────────────────────────────────────────────────────────────
 

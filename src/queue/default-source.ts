@@ -6,7 +6,7 @@ import type { BullmqPostgresConnection } from './bullmq/postgres.js';
 // Types only: the core must load without bullmq installed (an optional peer), so the BullMQ source is imported
 // on the first sync, never at start-up.
 import type { BullmqSource } from './bullmq/source.js';
-import type { QueueJobState, QueueSource } from './source.js';
+import type { QueueActionResult, QueueJobState, QueueSource } from './source.js';
 
 /** Where the default source finds the queues: the instance's Redis, or the `bullmq.connection` option. */
 export type DefaultSourceConnection = RedisLike | string | BullmqPostgresConnection;
@@ -45,6 +45,20 @@ export class DefaultBullmqSource implements QueueSource {
     if (!execution.queueName) return false;
     const source = await this.load();
     return source ? source.isActive(execution) : false;
+  }
+
+  /** Retries a failed job (see `BullmqSource#retry`); a run without a queue, or without bullmq, is unknown. */
+  async retry(execution: TaskExecution): Promise<QueueActionResult> {
+    if (!execution.queueName) return { done: false, state: null };
+    const source = await this.load();
+    return source ? source.retry(execution) : { done: false, state: null };
+  }
+
+  /** Removes a job that has not started (see `BullmqSource#cancel`); a run without a queue is unknown. */
+  async cancel(execution: TaskExecution): Promise<QueueActionResult> {
+    if (!execution.queueName) return { done: false, state: null };
+    const source = await this.load();
+    return source ? source.cancel(execution) : { done: false, state: null };
   }
 
   /** Closes the queues opened on demand; the instance's Redis connection belongs to the instance and is left open. */

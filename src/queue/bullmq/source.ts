@@ -5,7 +5,7 @@ import type { Logger } from '../../logger.js';
 import { silentLogger } from '../../logger.js';
 import { TaskStatus } from '../../status.js';
 import type { TaskExecution } from '../../types.js';
-import type { QueueJobState, QueueSource } from '../source.js';
+import type { QueueActionResult, QueueJobState, QueueSource } from '../source.js';
 import { type BullmqConnection, backendFor, isPostgresConnection } from './backend.js';
 import { jobIdOf } from './lifecycle.js';
 import { loadBullmq, loadIoredis } from './load.js';
@@ -17,7 +17,14 @@ export interface SourceJob {
   failedReason: string;
   stacktrace: string[] | null;
   getState(): Promise<string>;
+  /** BullMQ's `Job#retry` (bullmq 5 and 6): moves a failed (or completed) job back to waiting. */
+  retry?(state?: 'completed' | 'failed'): Promise<void>;
+  /** BullMQ's `Job#remove` (bullmq 5 and 6): deletes the job; refused while a worker holds its lock. */
+  remove?(): Promise<void>;
 }
+
+/** The states a job can be cancelled (removed) in: it has not started, and no worker holds it. */
+export const CANCELLABLE_STATES: ReadonlySet<string> = new Set(['waiting', 'delayed', 'prioritized']);
 
 /**
  * The part of a BullMQ `Queue` the sync source uses. Any `Queue<…>` of bullmq 5 or 6 fits, on Redis or on bullmq 6's
@@ -159,6 +166,64 @@ export class BullmqSource implements QueueSource {
       const redis = redisClientOf(queue);
       if (redis && queue.toKey) return (await (await redis).get(`${queue.toKey(jobId)}:lock`)) !== null;
       return (await queue.getWorkersCount()) > 0;
+    });
+  }
+
+  /**
+   * Retries a `failed` job with BullMQ's `job.retry('failed')` (its attempts count is kept, so a sync reads it as
+   * `RETRY`). Any other state, or an unknown job, is refused with the state found.
+   */
+  async retry(execution: TaskExecution): Promise<QueueActionResult> {
+    return this.act(
+      execution,
+      (state) => state === 'failed',
+      (job) => job.retry?.('failed'),
+    );
+  }
+
+  /**
+   * Removes a `waiting`, `delayed` or `prioritized` job with BullMQ's `job.remove()`. Any other state (an `active` job
+   * is running; a finished one has nothing left to cancel), or an unknown job, is refused with the state found.
+   */
+  async cancel(execution: TaskExecution): Promise<QueueActionResult> {
+    return this.act(
+      execution,
+      (state) => CANCELLABLE_STATES.has(state),
+      (job) => job.remove?.(),
+    );
+  }
+
+  /**
+   * Reads the job, checks its state and acts. A job whose state changed between the read and the act (a worker took
+   * it, BullMQ moved it) makes BullMQ refuse the act; the state is read again and the refusal reported with it, so
+   * only a queue that cannot be reached is an error.
+   */
+  private async act(
+    execution: TaskExecution,
+    allowed: (state: string) => boolean,
+    fn: (job: SourceJob) => Promise<void> | undefined,
+  ): Promise<QueueActionResult> {
+    const queue = await this.queueFor(execution.queueName);
+    if (!queue) return { done: false, state: null };
+    return this.bounded(queue.name, async () => {
+      const jobId = jobIdOf(execution);
+      const job = await queue.getJob(jobId);
+      if (!job) return { done: false, state: null };
+      const state = await job.getState();
+      if (state === 'unknown') return { done: false, state: null };
+      if (!allowed(state)) return { done: false, state };
+      try {
+        const acted = fn(job);
+        if (!acted) return { done: false, state }; // a job object without the method: nothing was done
+        await acted;
+      } catch (error) {
+        const now = await queue.getJob(jobId);
+        const after = now ? await now.getState() : null;
+        if (after === null || after === 'unknown' || !allowed(after))
+          return { done: false, state: after === 'unknown' ? null : after };
+        throw error;
+      }
+      return { done: true, state };
     });
   }
 
