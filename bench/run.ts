@@ -63,7 +63,7 @@ if (want('8'))
   await workers({
     rows: Math.max(1000, Math.round(20_000 * scale)),
     windowMs: Math.max(1000, 3000 * scale),
-    rounds: 2,
+    rounds: 3,
   });
 report(new URL('./results.json', import.meta.url).pathname, {
   seconds: Math.round((Date.now() - started) / 1000),

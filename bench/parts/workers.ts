@@ -6,15 +6,15 @@
  * best round of each counts. Rows: 2 workers beside 1 worker (the baseline), req/s and p95, p50 in the note.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createAgentcoreTask, silentLogger } from '../../src/index.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
-import { details, latency, rawPgPool, summarize, throughput } from '../lib.js';
+import { details, latency, processCpuSeconds, rawPgPool, summarize, throughput } from '../lib.js';
 import { closedLoop, get } from '../support/http.js';
 import { loadRuns } from '../support/runs-jsonl.js';
 
@@ -27,6 +27,8 @@ const CONNECTIONS = 16;
 /** A running `agentcore-task serve`: its API base URL and a clean stop (SIGTERM, every worker drains). */
 interface ServeProcess {
   url: string;
+  /** CPU seconds used so far by serve and the workers it forked (Linux /proc). */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ async function startServe(database: string, usersFile: string, workers: number):
   });
   return {
     url,
+    cpuSeconds: () => treeCpuSeconds(child.pid!),
     async stop() {
       child.kill('SIGTERM');
       // SIGTERM drains every worker; a server that does not stop within the grace period is a finding, not a hang.
@@ -80,11 +83,26 @@ async function startServe(database: string, usersFile: string, workers: number):
   };
 }
 
+/** CPU seconds of a process and its children, recursively (the primary of `--workers` and its workers). */
+function treeCpuSeconds(pid: number): number {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    // Gone meanwhile: counted as nothing more.
+  }
+  return (processCpuSeconds(pid) || 0) + children.reduce((sum, c) => sum + treeCpuSeconds(c), 0);
+}
+
 interface Measured {
   perSecond: number;
   p50: number;
   p95: number;
   requests: number;
+  /** CPU microseconds per request of serve and its workers together. */
+  cpuUs: number;
+  /** The machine's 1-minute load average when the round ended (other work on the machine shows here). */
+  load1: number;
 }
 
 export async function workers(opts: { rows: number; windowMs: number; rounds: number }) {
@@ -114,7 +132,8 @@ export async function workers(opts: { rows: number; windowMs: number; rounds: nu
     const best: Record<string, Record<number, Measured>> = {};
     for (let round = 0; round < opts.rounds; round++) {
       for (const route of routes) {
-        for (const { workers: n, serve } of servers) {
+        // Odd rounds measure 2 workers first, so neither always runs right after the other's load.
+        for (const { workers: n, serve } of round % 2 === 0 ? servers : [...servers].reverse()) {
           const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
           const send = async (i: number) => {
             const res = await get(agent, serve.url + route.path(i), headers);
@@ -122,17 +141,26 @@ export async function workers(opts: { rows: number; windowMs: number; rounds: nu
           };
           // Warm up: opens the 16 connections (spread over the workers) and each worker's pool, plans and JIT.
           await closedLoop({ concurrency: CONNECTIONS, durationMs: 500, minRequests: CONNECTIONS * 5, send });
+          const cpuBefore = serve.cpuSeconds();
           const result = await closedLoop({
             concurrency: CONNECTIONS,
             durationMs: opts.windowMs,
             minRequests: CONNECTIONS * 5,
             send,
           });
+          const cpuUs = ((serve.cpuSeconds() - cpuBefore) / result.samples.length) * 1e6;
           agent.destroy();
           const s = summarize(result.samples);
           best[route.name] ??= {};
           if (result.perSecond > (best[route.name][n]?.perSecond ?? 0))
-            best[route.name][n] = { perSecond: result.perSecond, p50: s.p50, p95: s.p95, requests: s.n };
+            best[route.name][n] = {
+              perSecond: result.perSecond,
+              p50: s.p50,
+              p95: s.p95,
+              requests: s.n,
+              cpuUs,
+              load1: loadavg()[0],
+            };
         }
       }
     }
@@ -148,7 +176,8 @@ export async function workers(opts: { rows: number; windowMs: number; rounds: nu
         two.perSecond,
         one.perSecond,
         null,
-        `p50 ${two.p50.toFixed(2)}/${one.p50.toFixed(2)} ms (2/1 workers); ${shared}`,
+        `p50 ${two.p50.toFixed(2)}/${one.p50.toFixed(2)} ms, server CPU per request ${Math.round(two.cpuUs)}/` +
+          `${Math.round(one.cpuUs)} µs (2/1 workers); ${shared}; load average ${two.load1.toFixed(1)}/${one.load1.toFixed(1)}`,
       );
       latency(
         PART,
