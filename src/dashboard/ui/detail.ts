@@ -1,6 +1,7 @@
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useState } from 'preact/hooks';
+import { RunActions } from './actions.js';
 import { api } from './api.js';
 import { Duration, ErrorNote, Id, Json, outcomeOf, ProgressBar, type Route, StatusBadges, Time } from './common.js';
 import { t } from './i18n/index.js';
@@ -71,6 +72,7 @@ export function RunDetail({ id, route }: { id: string; route: Route }): VNode {
         ${syncing ? t('run.syncing') : t('run.sync')}
       </button>
     </div>
+    <${RunActions} run=${run} onDone=${reload} />
     ${notice ? html`<p class="notice" role="status">${notice}</p>` : null}
     ${outcome === 'skipped' ? html`<p class="note">${t('outcome.skipped.note')}</p>` : null}
     ${outcome === 'timeout' ? html`<p class="note note-failure">${t('outcome.timeout.note')}</p>` : null}

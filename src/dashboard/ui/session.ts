@@ -11,6 +11,8 @@ export interface Session {
   user: { id: string | number; username: string | null } | null;
   can_view_all: boolean;
   is_admin: boolean;
+  /** Retry/Cancel buttons: an admin, and the instance's queue source can do both. */
+  actions?: boolean;
 }
 
 export const session = createStore<Session | null>(null);

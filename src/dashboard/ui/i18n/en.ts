@@ -163,6 +163,21 @@ export const en = {
   'locks.owner': 'Owner',
   'locks.expires': 'Expires ({zone})',
   'locks.expiresShort': 'Expires',
+  'action.retry': 'Retry',
+  'action.cancel': 'Cancel run',
+  'action.retry.title': 'Retry this run?',
+  'action.cancel.title': 'Cancel this run?',
+  'action.retry.text': 'The failed job of “{name}” is put back in its queue and runs again.',
+  'action.cancel.text': 'The job of “{name}” is removed from its queue and never runs; the run is marked REVOKED.',
+  'action.recorded': 'Your name and the time are recorded in the run’s metadata.',
+  'action.back': 'Go back',
+  'action.working': 'Working…',
+  'action.retry.confirm': 'Retry the job',
+  'action.cancel.confirm': 'Cancel the job',
+  'action.retry.done': 'Retry requested: the job is back in its queue.',
+  'action.cancel.done': 'Cancelled: the job was removed from its queue.',
+  'action.retry.failed': 'Could not retry: {message}',
+  'action.cancel.failed': 'Could not cancel: {message}',
 } as const;
 
 export type MessageKey = keyof typeof en;
