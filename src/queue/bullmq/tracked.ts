@@ -52,6 +52,11 @@ export type BullmqProcessor<D, R, N extends string> = (
  * while it runs, progress through `ctx.progress`, then `SUCCESS` with the return value, or `RETRY` (attempts left) /
  * `FAILURE` with the error message and stack. Errors are rethrown unchanged, so BullMQ's retries work as configured.
  *
+ * The processor never waits for these writes: they go to the write buffer and land after the job returns. A process
+ * that dies before they land leaves its runs to the next worker's start-up sync (and the timeout job's), which reads
+ * the 1,000 oldest unfinished runs. A job whose id is a UUID starts before its row is written, on the assumption that
+ * `dispatch` registered it: a UUID job added with `queue.add` by a process that then dies can be left with no row.
+ *
  * @example
  * const worker = new Worker('reports', tracked(tasks, async (job, ctx) => {
  *   await ctx.progress({ percent: 50, message: 'half way' });
