@@ -66,13 +66,26 @@ describe('dashboard assets', () => {
         expect(response.headers.get('cache-control')).toBe('no-store');
         return response.json();
       };
-      expect(await ask()).toEqual({ signed_in: false, user: null, can_view_all: false, is_admin: false });
-      expect(await ask('wrong')).toEqual({ signed_in: false, user: null, can_view_all: false, is_admin: false });
+      expect(await ask()).toEqual({
+        signed_in: false,
+        user: null,
+        can_view_all: false,
+        is_admin: false,
+        actions: false,
+      });
+      expect(await ask('wrong')).toEqual({
+        signed_in: false,
+        user: null,
+        can_view_all: false,
+        is_admin: false,
+        actions: false,
+      });
       expect(await ask('a')).toEqual({
         signed_in: true,
         user: { id: 1, username: 'alice' },
         can_view_all: false,
         is_admin: false,
+        actions: false,
       });
       expect(await ask('r')).toMatchObject({ signed_in: true, can_view_all: true, is_admin: true });
     } finally {
