@@ -2,6 +2,7 @@ import type { JobState } from 'bullmq';
 import type { AgentcoreTask } from '../../create.js';
 import { coerceError } from '../../errors.js';
 import { isCompletedStatus, TaskStatus, type TaskStatusValue } from '../../status.js';
+import { progressMetadata } from '../../tracker/tracker.js';
 import type { ProgressInput, RegisterTaskInput, UpdateTaskInput } from '../../types.js';
 import { collidedTaskId, jobArguments, jobTaskName, progressInput, takenByAnotherQueue } from './lifecycle.js';
 import { JobFetcher, type RecorderJob } from './recorder-fetcher.js';
@@ -628,17 +629,4 @@ export function compareStreamIds(a: string, b: string): number {
 function lastStack(job: RecorderJob | undefined): string | null {
   const stack = job?.stacktrace;
   return stack?.length ? (stack[stack.length - 1] ?? null) : null;
-}
-
-/** Progress as the metadata keys `reportProgress` writes: `progress_percent` (0–100, rounded), message, step. */
-export function progressMetadata(progress: ProgressInput): Record<string, unknown> {
-  const { percent, message, step, ...extra } = progress;
-  const metadata: Record<string, unknown> = { ...extra };
-  if (percent !== undefined) {
-    const n = Number(percent);
-    metadata.progress_percent = Number.isFinite(n) ? Math.max(0, Math.min(100, Math.round(n))) : 0;
-  }
-  if (message !== undefined) metadata.progress_message = message;
-  if (step !== undefined) metadata.progress_step = step;
-  return metadata;
 }
