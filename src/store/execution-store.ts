@@ -685,16 +685,23 @@ export class ExecutionStore {
     return { inserted, existing: runs.length - inserted };
   }
 
-  /** Runs not yet completed, oldest first (for sync). */
+  /**
+   * Runs not yet completed, for sync: running ones (`STARTED`, `RETRY`) oldest first, then `PENDING` ones oldest
+   * first, `limit` in all. Running first, because a worker that died after its jobs ended leaves them `STARTED`, and
+   * a backlog of rightly waiting runs (delayed jobs) must not hide them from a bounded sync.
+   */
   async unfinished(limit: number): Promise<TaskExecution[]> {
-    const rows = await this.db
-      .selectFrom('agentcore_task_execution')
-      .selectAll()
-      .where('status', 'not in', COMPLETED)
-      .orderBy('created_at', 'asc')
-      .limit(limit)
-      .execute();
-    return rows.map(this.toExecution);
+    const oldest = (statuses: TaskStatusValue[], n: number) =>
+      this.db
+        .selectFrom('agentcore_task_execution')
+        .selectAll()
+        .where('status', 'in', statuses)
+        .orderBy('created_at', 'asc')
+        .limit(n)
+        .execute();
+    const running = await oldest([TaskStatus.STARTED, TaskStatus.RETRY], limit);
+    const pending = running.length < limit ? await oldest([TaskStatus.PENDING], limit - running.length) : [];
+    return [...running, ...pending].map(this.toExecution);
   }
 }
 

@@ -309,4 +309,22 @@ describe.each(DIALECTS)('tracker on %s', (dialect) => {
       await lenient.close();
     }
   });
+
+  it('unfinished runs for sync: running ones first, so a backlog of waiting runs cannot hide them', async () => {
+    const waiting: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const taskId = id('backlog');
+      waiting.push(taskId);
+      await tasks.registerTaskExecution({ taskId, taskName: 't', module: 'unfinished' });
+    }
+    const started = id('left-started');
+    await tasks.registerTaskExecution({ taskId: started, taskName: 't', module: 'unfinished' });
+    await tasks.tracker.updateTaskStatus(started, TaskStatus.STARTED);
+    // However many older waiting runs the database holds (earlier tests left some), a running one is picked first.
+    const pickedFirst = (await tasks.tracker.store.unfinished(1)).map((r) => r.status);
+    expect(pickedFirst).toEqual([TaskStatus.STARTED]);
+    const three = await tasks.tracker.store.unfinished(1000);
+    const mine = three.filter((r) => r.module === 'unfinished').map((r) => r.taskId);
+    expect(mine).toEqual([started, ...waiting]);
+  });
 });
