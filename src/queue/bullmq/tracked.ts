@@ -54,7 +54,7 @@ export type BullmqProcessor<D, R, N extends string> = (
  *
  * The processor never waits for these writes: they go to the write buffer and land after the job returns. A process
  * that dies before they land leaves its runs to the next worker's start-up sync (and the timeout job's), which reads
- * the 1,000 oldest unfinished runs. A job whose id is a UUID starts before its row is written, on the assumption that
+ * 1,000 unfinished runs, running ones first. A job whose id is a UUID starts before its row is written, on the assumption that
  * `dispatch` registered it: a UUID job added with `queue.add` by a process that then dies can be left with no row.
  *
  * @example
