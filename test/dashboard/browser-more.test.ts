@@ -137,7 +137,7 @@ describe('dashboard: sorting, stacked chart, durations, export in headless Chrom
 
     await page.getByRole('button', { name: 'Task', exact: true }).click();
     await page.waitForFunction(() => window.location.hash.includes('ordering=task_name'));
-    expect(await header('Task').getAttribute('aria-sort')).toBe('ascending');
+    await expect.poll(() => header('Task').getAttribute('aria-sort')).toBe('ascending');
     expect(await header('Created').getAttribute('aria-sort')).toBeNull();
     expect(await page.getByLabel('Order').inputValue()).toBe('task_name');
     await expectRowsAs(page, 'ordering=task_name');
@@ -145,14 +145,14 @@ describe('dashboard: sorting, stacked chart, durations, export in headless Chrom
     // Again: reversed.
     await page.getByRole('button', { name: 'Task', exact: true }).click();
     await page.waitForFunction(() => window.location.hash.includes('ordering=-task_name'));
-    expect(await header('Task').getAttribute('aria-sort')).toBe('descending');
+    await expect.poll(() => header('Task').getAttribute('aria-sort')).toBe('descending');
     await expectRowsAs(page, 'ordering=-task_name');
 
     // Keyboard: the header buttons are in the tab order; Enter sorts.
     await page.getByRole('button', { name: 'Status', exact: true }).focus();
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => window.location.hash.includes('ordering=status'));
-    expect(await header('Status').getAttribute('aria-sort')).toBe('ascending');
+    await expect.poll(() => header('Status').getAttribute('aria-sort')).toBe('ascending');
     await expectRowsAs(page, 'ordering=status');
     await page.keyboard.press('Space');
     await page.waitForFunction(() => window.location.hash.includes('ordering=-status'));
@@ -161,7 +161,7 @@ describe('dashboard: sorting, stacked chart, durations, export in headless Chrom
     // Reload keeps the order; Back returns to the previous one.
     await page.reload();
     await page.locator('tr[data-run-id]').first().waitFor();
-    expect(await header('Status').getAttribute('aria-sort')).toBe('descending');
+    await expect.poll(() => header('Status').getAttribute('aria-sort')).toBe('descending');
     await page.goBack();
     await page.waitForFunction(() => window.location.hash.includes('ordering=status'));
     await expectRowsAs(page, 'ordering=status');
@@ -169,7 +169,8 @@ describe('dashboard: sorting, stacked chart, durations, export in headless Chrom
     // Created: newest first again, which is the default and leaves the URL.
     await page.getByRole('button', { name: 'Created', exact: true }).click();
     await page.waitForFunction(() => !window.location.hash.includes('ordering='));
-    expect(await header('Created').getAttribute('aria-sort')).toBe('descending');
+    // The URL changes first, the header on the next render.
+    await expect.poll(() => header('Created').getAttribute('aria-sort')).toBe('descending');
     await expectRowsAs(page, 'ordering=-created_at');
     await page.screenshot({ path: join(shots, 'sorted-list.png') });
     expect(offsite).toEqual([]);

@@ -318,8 +318,9 @@ describe('dashboard in headless Chromium', () => {
     // Back restores the previous filters (form and rows), a reload keeps them.
     await page.goBack();
     await page.waitForFunction(() => !window.location.hash.includes('search='));
-    expect(await page.getByLabel('Search').inputValue()).toBe('');
-    expect(await page.getByLabel('Status').inputValue()).toBe('FAILURE');
+    // The URL changes first, the form on the next render.
+    await expect.poll(() => page.getByLabel('Search').inputValue()).toBe('');
+    await expect.poll(() => page.getByLabel('Status').inputValue()).toBe('FAILURE');
     await page.getByRole('link', { name: 'billing.sync_invoices' }).waitFor();
     await page.reload();
     await page.getByRole('link', { name: 'billing.sync_invoices' }).waitFor();
