@@ -93,11 +93,16 @@ describe('BullMQ recording on postgres', () => {
       taskKwargs: { reportId: 7 },
       createdById: 5,
     });
-    await job.waitUntilFinished(await queueEvents(queue.name));
-    const row = await waitFor('SUCCESS', async () => {
-      const r = await tasks.tracker.getTask(String(job.id));
-      return r?.status === 'SUCCESS' ? r : null;
-    });
+    // The row is the thing under test: wait for it (a QueueEvents subscription adds nothing and can miss a job that
+    // finished before it was ready).
+    const row = await waitFor(
+      'SUCCESS',
+      async () => {
+        const r = await tasks.tracker.getTask(String(job.id));
+        return r?.status === 'SUCCESS' ? r : null;
+      },
+      20_000,
+    );
     expect(row.result).toEqual({ rows: 42, reportId: 7 });
     expect(row.startedAt).toBeInstanceOf(Date);
     expect(row.finishedAt).toBeInstanceOf(Date);

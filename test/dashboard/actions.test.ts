@@ -144,7 +144,7 @@ describe('dashboard run actions in headless Chromium', () => {
     expect(await page.evaluate(() => document.activeElement?.closest('dialog') !== null)).toBe(true);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
-    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Retry');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Retry');
     expect((await tasks.tracker.getTask(jobId))?.status).toBe('FAILURE');
 
     // Stop the worker so the reopened run stays RETRY long enough to be seen, then confirm by keyboard.
@@ -154,7 +154,7 @@ describe('dashboard run actions in headless Chromium', () => {
     if (process.env.DASHBOARD_SCREENSHOTS === '1')
       await page.screenshot({ path: join(shots, 'dashboard-actions.png') });
     await page.keyboard.press('Tab'); // Go back → Retry the job
-    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Retry the job');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Retry the job');
     await page.keyboard.press('Enter');
     await page.getByRole('status').filter({ hasText: 'Retry requested' }).waitFor();
     await page
