@@ -160,13 +160,7 @@ async function record(
   const earlier = Array.isArray(run.metadata?.actions) ? (run.metadata.actions as unknown[]) : [];
   const actions = [...earlier, entry].slice(-ACTIONS_KEPT);
   if (action === 'retry') {
-    if (isCompletedStatus(run.status))
-      await tasks.db
-        .updateTable('agentcore_task_execution')
-        .set({ status: TaskStatus.RETRY, finished_at: null, updated_at: tasks.dialect.toDbDate(new Date()) as never })
-        .where('id', '=', run.id)
-        .where('status', '=', run.status)
-        .execute();
+    if (isCompletedStatus(run.status)) await tasks.tracker.store.reopen(run.id, run.status, TaskStatus.RETRY);
     else await tasks.tracker.updateTaskStatus(run.taskId, TaskStatus.RETRY);
     await tasks.tracker.recordStatus(run.taskId, undefined, { metadata: { actions } });
   } else {

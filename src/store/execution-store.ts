@@ -686,6 +686,22 @@ export class ExecutionStore {
   }
 
   /**
+   * Moves a completed run back to `status` (an admin's retry of its job): clears `finished_at`, in one statement that
+   * applies only while the run still has the status `from` (a worker that already ended the retried job keeps its
+   * end). The only write that reopens a completed run: every other path refuses that regression. Returns whether it
+   * applied.
+   */
+  async reopen(id: number, from: TaskStatusValue, status: TaskStatusValue): Promise<boolean> {
+    const result = await this.db
+      .updateTable('agentcore_task_execution')
+      .set({ status, finished_at: null, updated_at: this.now() as never })
+      .where('id', '=', id)
+      .where('status', '=', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
    * Runs not yet completed, for sync: running ones (`STARTED`, `RETRY`) oldest first, then `PENDING` ones oldest
    * first, `limit` in all. Running first, because a worker that died after its jobs ended leaves them `STARTED`, and
    * a backlog of rightly waiting runs (delayed jobs) must not hide them from a bounded sync.
