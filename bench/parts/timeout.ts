@@ -1,7 +1,7 @@
 /**
  * Part 7 — mark-timeout. `stale` STARTED runs with no sign of life for an hour beside as many fresh STARTED runs (the
- * issue's 10,000 + 10,000), in PostgreSQL with the library's schema (its indexes and stats triggers). The time to
- * beat is what the Django module does: one raw `UPDATE … WHERE status = 'STARTED' AND updated_at < $cutoff …` over
+ * issue's 10,000 + 10,000) and four times as many finished and waiting runs of many users and task names, in
+ * PostgreSQL with the library's schema (its indexes and stats triggers). The time to beat is what the Django module does: one raw `UPDATE … WHERE status = 'STARTED' AND updated_at < $cutoff …` over
  * the same rows, measured on the same table (re-filled between the two). Goal: `markTimedOutExecutions` (no queue
  * source, so no liveness round trips) ≤ 2× that statement.
  */
@@ -25,6 +25,19 @@ export async function timeout(opts: { stale: number; fresh: number; rounds: numb
          case when g <= $1::int then now() - interval '2 hours' else now() end,
          case when g <= $1::int then now() - interval '1 hour' else now() end, (g % 100)::text
        from generate_series(1, $1::int + $2::int) as g`,
+      [opts.stale, opts.fresh],
+    );
+    // Around them a real history: four times as many finished and waiting runs, statuses mixed, over many users and
+    // task names, so the stale ones have to be found among others, not in a table of them alone.
+    await admin.query(
+      `insert into agentcore_task_execution (task_id, task_name, module, status, created_at, started_at, finished_at,
+         updated_at, created_by_id)
+       select 'old-' || g, 'bench.job_' || (g % 50), 'bench',
+         (array['SUCCESS','SUCCESS','SUCCESS','SUCCESS','FAILURE','REVOKED','PENDING','RETRY'])[1 + g % 8],
+         now() - (g % 2880) * interval '1 minute', now() - (g % 2880) * interval '1 minute',
+         case when g % 8 < 6 then now() - (g % 2880) * interval '1 minute' end,
+         now() - (g % 2880) * interval '1 minute', (g % 1000)::text
+       from generate_series(1, 4 * ($1::int + $2::int)) as g`,
       [opts.stale, opts.fresh],
     );
     await admin.query('vacuum analyze agentcore_task_execution');
