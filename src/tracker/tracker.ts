@@ -48,6 +48,8 @@ export interface SyncSummary {
 export class TaskTracker {
   /** The write path: batched on PostgreSQL, run by run elsewhere. */
   private readonly writes: WriteBatcher | WriteQueue;
+  /** Stats being counted, by their options as JSON: identical requests meanwhile share the answer. */
+  private readonly statsInFlight = new Map<string, Promise<TaskStats>>();
   /** The queue sync source; set by the BullMQ integration (`useBullmqSync`) or by the host. */
   queueSource: QueueSource | undefined;
 
@@ -147,9 +149,23 @@ export class TaskTracker {
     return this.store.list(filters, page);
   }
 
-  /** Counts by status, module and task name, and an optional time series. */
+  /**
+   * Counts by status, module and task name, and an optional time series. Identical requests that arrive while one is
+   * being counted share its answer (each caller gets its own copy): a dashboard polled by many admins, or a burst of
+   * the same request, costs the database one query set instead of one per request.
+   */
   async getTaskStats(options: StatsOptions = {}): Promise<TaskStats> {
-    return this.store.stats(options);
+    let key: string;
+    try {
+      key = JSON.stringify(options);
+    } catch {
+      return this.store.stats(options); // not serializable (a BigInt): no sharing, the store validates it
+    }
+    const running = this.statsInFlight.get(key);
+    if (running) return structuredClone(await running);
+    const counting = this.store.stats(options).finally(() => this.statsInFlight.delete(key));
+    this.statsInFlight.set(key, counting);
+    return counting;
   }
 
   /**
