@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { ValidationError } from './errors.js';
 // http/ imports only types from this module, so this is not a runtime import cycle.
 import type { HandlerOptions } from './http/context.js';
 import { createHandler, type WebHandler } from './http/handler.js';
@@ -26,6 +27,7 @@ import { connectDatabase, type DatabaseOption } from './store/connect.js';
 import type { SqlDialect } from './store/dialect.js';
 import { ExecutionStore } from './store/execution-store.js';
 import { migrateToLatest } from './store/migrations.js';
+import { preparedStatementsFromEnv } from './store/postgres/prepared.js';
 import type { Database } from './store/schema.js';
 import { type OnRecordError, TaskTracker } from './tracker/tracker.js';
 import type { RegisterTaskInput, TaskExecution } from './types.js';
@@ -83,6 +85,15 @@ export interface AgentcoreTaskOptions {
    * createAgentcoreTask({ database: url, bullmq: { connection: { connectionString: url, schema: 'bullmq' } } });
    */
   bullmq?: { connection: string | BullmqPostgresConnection; prefix?: string };
+  /**
+   * PostgreSQL: send the hot writes (registration, status updates and their batches) as named prepared statements,
+   * parsed once per connection instead of at every call. Turn off behind a pooler that does not keep prepared
+   * statements (PgBouncer before 1.21, or in transaction mode with `max_prepared_statements = 0`). When the server
+   * loses them anyway, no write fails: they are prepared again once, then the pool goes on unnamed (each logged). A
+   * given Kysely instance always sends them unnamed.
+   * @defaultValue `AGENTCORE_TASK_PREPARED_STATEMENTS` (`true`/`false`) when set, else `true`
+   */
+  preparedStatements?: boolean;
 }
 
 /** Default database when none is given. */
@@ -255,7 +266,10 @@ export async function createAgentcoreTask(options: AgentcoreTaskOptions = {}): P
   const logger = options.logger ?? consoleLogger;
   const env = options.env ?? process.env;
   const database = options.database ?? env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-  const { db, dialect, owned } = await connectDatabase(database, logger);
+  if (options.preparedStatements !== undefined && typeof options.preparedStatements !== 'boolean')
+    throw new ValidationError('preparedStatements must be true or false', 'preparedStatements');
+  const preparedStatements = options.preparedStatements ?? preparedStatementsFromEnv(env);
+  const { db, dialect, owned } = await connectDatabase(database, logger, { preparedStatements });
   let instance: AgentcoreTask;
   let feed: ChangeFeed | undefined;
   let redis: RedisConnection | undefined;

@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import type { DialectName, SqlDialect } from './dialect.js';
 import { mysqlDialect } from './mysql/dialect.js';
 import { postgresDialect } from './postgres/dialect.js';
+import { type PgPool, withPreparedStatements } from './postgres/prepared.js';
 import type { Database } from './schema.js';
 import { sqliteDialect } from './sqlite/dialect.js';
 
@@ -58,9 +59,24 @@ async function load<T>(pkg: string, purpose: string): Promise<T> {
   }
 }
 
+/** How `connectDatabase` connects. */
+export interface ConnectOptions {
+  /**
+   * Send the hot PostgreSQL writes as named prepared statements (see `postgres/prepared.ts`) on a pool we open or are
+   * given; a given Kysely instance is used as it is. @defaultValue `true`
+   */
+  preparedStatements?: boolean;
+}
+
 /** Opens (or wraps) the database described by `option`. */
-export async function connectDatabase(option: DatabaseOption, logger: Logger): Promise<Connection> {
-  if (typeof option === 'string') return openUrl(option, logger);
+export async function connectDatabase(
+  option: DatabaseOption,
+  logger: Logger,
+  options: ConnectOptions = {},
+): Promise<Connection> {
+  const postgresPool = (pool: PgPool) =>
+    options.preparedStatements === false ? pool : withPreparedStatements(pool, logger);
+  if (typeof option === 'string') return openUrl(option, logger, postgresPool);
   if (option instanceof Kysely) return { db: option as Kysely<Database>, dialect: detect(option), owned: false };
   if ('kysely' in option && option.kysely instanceof Kysely) {
     const dialect = option.dialect ? DIALECTS[option.dialect] : detect(option.kysely);
@@ -82,7 +98,7 @@ export async function connectDatabase(option: DatabaseOption, logger: Logger): P
   }
   if ('connect' in option && 'query' in option) {
     return {
-      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: option as never }) }),
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(option as never) as never }) }),
       dialect: postgresDialect,
       owned: false,
     };
@@ -117,7 +133,7 @@ export function redact(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }
 
-async function openUrl(url: string, logger: Logger): Promise<Connection> {
+async function openUrl(url: string, logger: Logger, postgresPool: (pool: PgPool) => PgPool): Promise<Connection> {
   const name = dialectOfUrl(url);
   if (name === 'postgres') {
     const pg = await load<{ Pool: new (config: object) => PoolWithEvents }>('pg', 'A postgres:// database');
@@ -130,7 +146,7 @@ async function openUrl(url: string, logger: Logger): Promise<Connection> {
       (client as PoolWithEvents).on('error', (error) => logger.warn({ err: error }, 'PostgreSQL connection lost'));
     });
     return {
-      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) }),
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(pool as never) as never }) }),
       dialect: postgresDialect,
       owned: true,
     };

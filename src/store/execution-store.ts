@@ -25,6 +25,7 @@ import { applyFilters, decodeCursor, encodeCursor, keysetAfter, parseDateBound, 
 import type { ImportBatchResult, ImportRun } from './import.js';
 import { REGISTER_BATCH_SQL, UPDATE_BATCH_SQL } from './postgres/batch.js';
 import { IMPORT_BATCH_SQL } from './postgres/import.js';
+import { prepared } from './postgres/prepared.js';
 import { decodeCreatedById, type ExecutionRow, rowToExecution } from './row.js';
 import type { Database } from './schema.js';
 
@@ -141,7 +142,10 @@ export class ExecutionStore {
     insert =
       this.dialect.name === 'mysql' ? insert.ignore() : insert.onConflict((oc) => oc.column('task_id').doNothing());
     if (this.dialect.supportsReturning) {
-      const row = await insert.returningAll().executeTakeFirst();
+      const query = insert.returningAll().compile();
+      // One text for every run: a named prepared statement on PostgreSQL (see `postgres/prepared.ts`).
+      if (this.dialect.name === 'postgres') prepared(query.sql);
+      const [row] = (await this.db.executeQuery(query)).rows;
       if (row) return { execution: this.toExecution(row), created: true, filledIn: false };
     } else {
       const result = await insert.executeTakeFirst();
@@ -347,7 +351,11 @@ export class ExecutionStore {
       ) as never;
     if (this.dialect.supportsReturning) query = query.returningAll() as never;
     const compiled = query.compile();
-    return { sql: compiled.sql, parameters: compiled.parameters };
+    // A fixed text per shape: a named prepared statement on PostgreSQL (see `postgres/prepared.ts`).
+    return {
+      sql: this.dialect.name === 'postgres' ? prepared(compiled.sql) : compiled.sql,
+      parameters: compiled.parameters,
+    };
   }
 
   /**
