@@ -143,7 +143,9 @@ describe('named prepared statements on postgres', () => {
     }
     const texts = new Set(statements.map((s) => s.statement));
     expect(texts.has(REGISTER_BATCH_SQL)).toBe(true);
-    expect(texts.has(UPDATE_BATCH_SQL)).toBe(true);
+    // The batch update stays unnamed: its generic plan would be made without its ids (see UPDATE_BATCH_SQL).
+    expect(texts.has(UPDATE_BATCH_SQL)).toBe(false);
+    expect(preparedName(UPDATE_BATCH_SQL)).toBeUndefined();
     // The single-run register and at least one single-run update template.
     expect([...texts].some((t) => t.startsWith('insert into "agentcore_task_execution"'))).toBe(true);
     expect([...texts].some((t) => t.startsWith('update "agentcore_task_execution"'))).toBe(true);
@@ -265,7 +267,7 @@ describe('named prepared statements on postgres', () => {
     }
   });
 
-  it('names one statement for a batch of many shapes, one per single-run shape, none past the cap', async () => {
+  it('names the batch register once for runs of many shapes, the batch update never, one per single-run shape, none past the cap', async () => {
     const pool = onePool();
     const tasks = await open({ database: pool });
     const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, k) => [`k${k}`, k]));
@@ -279,11 +281,12 @@ describe('named prepared statements on postgres', () => {
           : tasks.tracker.updateTaskStatus(taskId, TaskStatus.FAILURE, { error: 'e', traceback: 't' }),
       ),
     );
-    // At most the first register and update went out alone (single-run statements), all others in the two batches.
+    // At most the first register and update went out alone (single-run statements), all others in the batches: one
+    // name for the batch register, none for the batch update, whatever the shapes.
     const afterBatches = (await preparedOn(pool)).map((s) => s.statement);
-    expect(afterBatches.length).toBeGreaterThanOrEqual(2);
-    expect(afterBatches.length).toBeLessThanOrEqual(4);
-    expect(afterBatches).toEqual(expect.arrayContaining([REGISTER_BATCH_SQL, UPDATE_BATCH_SQL]));
+    expect(afterBatches).toContain(REGISTER_BATCH_SQL);
+    expect(afterBatches).not.toContain(UPDATE_BATCH_SQL);
+    expect(afterBatches.length).toBeLessThanOrEqual(3);
 
     // Awaited one by one: the single-run statements, one text per shape of write (not per value or key count).
     const shapes: Array<(taskId: string, n: number) => Promise<unknown>> = [

@@ -1,10 +1,15 @@
 /**
  * Named (protocol-level) prepared statements for the hot PostgreSQL writes. Kysely sends every statement unnamed, so
- * PostgreSQL parses and analyzes (and usually plans) each one anew. The store marks the texts of its hot statements
- * with `prepared(text)` (the batch register/update, the single-run update templates, the single-run register); the
- * `pg.Pool` that `connect.ts` hands to Kysely is wrapped (`withPreparedStatements`) so that a marked text goes out as
- * `{ name, text, values }`, which `pg` parses once per connection and then only binds and executes. Nothing else is
+ * PostgreSQL parses, analyzes and plans each one anew. The store marks the texts of its hot statements with
+ * `prepared(text)`: the single-run register, the single-run update templates (one per shape) and the batch register.
+ * The `pg.Pool` that `connect.ts` hands to Kysely is wrapped (`withPreparedStatements`) so that a marked text goes out
+ * as `{ name, text, values }`, which `pg` parses once per connection and then only binds and executes. Nothing else is
  * named: list and stats queries vary, and naming them would fill the server's memory.
+ *
+ * Only statements whose plan cannot go wrong are marked. After five runs PostgreSQL may keep one generic plan for a
+ * named statement, made from the table's size at that moment: the marked ones insert (no scan) or find one row by the
+ * unique `task_id` (an index scan, except on a table of a few pages: such a plan is replaced at the next ANALYZE,
+ * which autovacuum runs soon after a small table grows). The batch update is not marked (see `UPDATE_BATCH_SQL`).
  *
  * A name is a hash of its text, so one name always means one text on every connection of every process (`pg` refuses
  * a name reused for another text; a pooler that moves statements between server connections finds the same text).
@@ -41,7 +46,7 @@ export function preparedName(text: string): string | undefined {
   return names.get(text);
 }
 
-/** `AGENTCORE_TASK_PREPARED_STATEMENTS` as a boolean (`undefined` when unset); throws a `ValidationError` when malformed. */
+/** `AGENTCORE_TASK_PREPARED_STATEMENTS` as a boolean, `undefined` when unset; a `ValidationError` when malformed. */
 export function preparedStatementsFromEnv(env: NodeJS.ProcessEnv): boolean | undefined {
   const raw = env[PREPARED_STATEMENTS_ENV]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return undefined;
