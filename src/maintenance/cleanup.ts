@@ -22,7 +22,7 @@ export interface CleanupOptions {
   /** Only delete `SUCCESS`/`FAILURE`/`REVOKED` runs. @defaultValue setting `cleanupOnlyCompleted` (true) */
   onlyCompleted?: boolean;
   /**
-   * Rows per batch, deleted in statements of at most 100 rows and then reported to `onBatch`. @defaultValue `5000`
+   * Rows per batch, deleted in statements sized by the pacing (see `pauseRatio`) and then reported to `onBatch`. @defaultValue `5000`
    */
   batchSize?: number;
   /**

@@ -19,11 +19,11 @@ export const DEFAULT_CLEANUP_BATCH_SIZE = 5_000;
 
 /**
  * Rows per `DELETE` statement of cleanup while other sessions write (its gentle pace; the first statements too). Its
- * commit carries a full-page image of each page it touched (8 KB per ~35 rows): at 100 rows it is short, so a
+ * commit carries a full-page image of each page it touched (8 KB per ~35 rows): at 50 rows it is short, so a
  * concurrent writer's commit waits behind it only briefly (see PERFORMANCE.md). While nothing else writes, statements
  * grow up to the batch size.
  */
-export const CLEANUP_STATEMENT_ROWS = 100;
+export const CLEANUP_STATEMENT_ROWS = 50;
 
 /**
  * At its gentle pace, cleanup pauses this many times as long as each statement took (`pauseRatio`): it uses the

@@ -108,7 +108,7 @@ describe.each(DIALECTS)('cleanupOldExecutions on %s', (dialect) => {
       await tasks.db
         .insertInto('agentcore_task_execution')
         .values(
-          Array.from({ length: 50 }, (_, k) => ({
+          Array.from({ length: Math.min(50, 5.5 * n - i) }, (_, k) => ({
             task_id: uid(`bulk-${i + k}`),
             task_name: 'bulk',
             module: 'bulk',

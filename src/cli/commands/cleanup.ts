@@ -16,7 +16,7 @@ Options:
                          AGENTCORE_TASK_RETENTION_DAYS, 30)
   --include-unfinished   Also delete old PENDING/STARTED/RETRY runs (default: setting cleanupOnlyCompleted)
   --batch-size N         Rows per batch (one progress step), 1 to 30000; each batch is deleted
-                         100 rows per statement, with a pause after each (default: ${DEFAULT_CLEANUP_BATCH_SIZE})
+                         50 rows per statement, with a pause after each (default: ${DEFAULT_CLEANUP_BATCH_SIZE})
   ${DATABASE_HELP}
   --json                 Print { "deleted_count", "cutoff", "retention_days", "only_completed" }
   -h, --help             Show this help
