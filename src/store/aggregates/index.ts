@@ -12,6 +12,12 @@ import { createSqliteTriggers } from './sqlite.js';
 import { createStatsTable } from './table.js';
 
 export {
+  type CompactOptions,
+  type CompactResult,
+  compactAggregates,
+  DEFAULT_COMPACT_BATCH_SIZE,
+} from './compact.js';
+export {
   type CountRow,
   countFromAggregates,
   countsFromAggregates,
