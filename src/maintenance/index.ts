@@ -1,4 +1,5 @@
 import { silentLogger } from '../logger.js';
+import { compactAggregates } from '../store/aggregates/index.js';
 import { type CleanupOptions, type CleanupResult, cleanupOldExecutions } from './cleanup.js';
 import type { MaintenanceHost } from './host.js';
 import { MAINTENANCE_JOBS, type MaintenanceJobResult, type MaintenanceRunOptions, runMaintenanceJob } from './jobs.js';
@@ -31,17 +32,38 @@ export class Maintenance {
    * Deletes runs created more than `retentionDays` ago (only completed ones unless `onlyCompleted: false`), in
    * batches. Returns `{ deleted_count, cutoff, retention_days, only_completed }`.
    *
+   * When it deleted runs, it then compacts the stats aggregates (`compactAggregates`): the deleted runs' hourly, daily
+   * and creator rows that now count 0 go, and the shard rows of each key fold into one. A failure there is logged as a
+   * warning; the cleanup's result stands.
+   *
    * @example
    * const { deleted_count } = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 7 });
    */
   async cleanupOldExecutions(options: CleanupOptions = {}): Promise<CleanupResult> {
     const { tracker, feed, logger } = this.host;
-    return cleanupOldExecutions(tracker.store, await this.host.settings.get(), options, (runs) => {
+    const result = await cleanupOldExecutions(tracker.store, await this.host.settings.get(), options, (runs) => {
       // One announcement per batch: the feed sends it as a few compact messages, not one change per run.
       feed.publishDeleted(runs).catch((error) => {
         logger.warn({ err: error }, 'agentcore-task: change notification failed');
       });
     });
+    if (result.deleted_count > 0) await this.compactAggregates();
+    return result;
+  }
+
+  /** Compacts the stats aggregates after a cleanup; reports a failure as a warning, never throws. */
+  private async compactAggregates(): Promise<void> {
+    const { tracker, logger } = this.host;
+    try {
+      const started = performance.now();
+      const compacted = await compactAggregates(tracker.store.db, tracker.store.dialect.name);
+      logger.debug(
+        { ...compacted, ms: Math.round(performance.now() - started) },
+        'agentcore-task: stats aggregates compacted after cleanup',
+      );
+    } catch (error) {
+      logger.warn({ err: error }, 'agentcore-task: compacting the stats aggregates after cleanup failed');
+    }
   }
 
   /**
