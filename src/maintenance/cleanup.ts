@@ -48,6 +48,11 @@ export interface CleanupResult {
   only_completed: boolean;
   skipped?: true;
   reason?: 'invalid_retention_days';
+  /**
+   * The scheduled cleanup job and the `cleanup` command only: the compaction of the stats aggregates that followed
+   * (see `Maintenance.compactAggregates`), when runs were deleted. An extension; the seed's result has no such field.
+   */
+  aggregates_compacted?: { scanned: number; folded: number; removed: number; ms: number };
 }
 
 const COMPLETED = [...TaskStatus.completed];

@@ -188,6 +188,10 @@ describe.each(['sqlite', 'postgres'] satisfies DialectName[])('CLI commands on %
 
     expect(cleaned.code, cleaned.stderr).toBe(0);
     expect(cleaned.stdout).toMatch(/^Deleted 30 finished runs created before \S+ \(retention 7 days\)\.$/m);
+    // The deleted runs' aggregate rows went with the compaction that follows.
+    expect(cleaned.stdout).toMatch(
+      /^Compacted the stats aggregates: \d+ rows read, \d+ folded, [1-9]\d* removed \([\d.]+ s\)\.$/m,
+    );
     // Not a terminal: a progress line (the first batch at once, then at most one a second), on stderr.
     expect(cleaned.stderr).toMatch(/^deleting old runs: 10 of ~30 \(33%\)$/m);
     expect(await tasks!.tracker.getTask('old-ok-0')).toBeNull();
@@ -195,7 +199,12 @@ describe.each(['sqlite', 'postgres'] satisfies DialectName[])('CLI commands on %
 
     const unfinished = await runCli(['cleanup', '--retention-days', '7', '--include-unfinished', '--json', ...db()]);
     expect(unfinished.code, unfinished.stderr).toBe(0);
-    expect(JSON.parse(unfinished.stdout)).toMatchObject({ deleted_count: 1, retention_days: 7, only_completed: false });
+    expect(JSON.parse(unfinished.stdout)).toMatchObject({
+      deleted_count: 1,
+      retention_days: 7,
+      only_completed: false,
+      aggregates_compacted: { scanned: expect.any(Number), removed: expect.any(Number), ms: expect.any(Number) },
+    });
     expect(unfinished.stderr).toBe('');
     expect(await tasks!.tracker.getTask('old-running')).toBeNull();
   });

@@ -9,6 +9,7 @@ import {
   type TaskStatusValue,
   ValidationError,
 } from '../../src/index.js';
+import type { CleanupResult } from '../../src/maintenance/cleanup.js';
 import { compactAggregates } from '../../src/store/aggregates/index.js';
 import { DIALECTS, useTestDatabase } from '../helpers/databases.js';
 
@@ -266,7 +267,7 @@ describe.each(DIALECTS)('compactAggregates on %s', (dialect) => {
     await expectCompact(db);
   });
 
-  it('cleanup compacts the aggregates after it deletes: the table shrinks, the old hours and days go', {
+  it('the cleanup job compacts the aggregates after it deletes: the table shrinks, the old hours and days go', {
     timeout: 60_000,
   }, async () => {
     await writeConcurrently(8, 50);
@@ -274,19 +275,34 @@ describe.each(DIALECTS)('compactAggregates on %s', (dialect) => {
     const oldRows = sql`grain in ('h', 'd') and bucket < ${cutoffDay}`;
     const before = await count();
     expect(await count(oldRows)).toBeGreaterThan(0);
-    const result = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 15, onlyCompleted: false });
+    const result = (await tasks.maintenance.runCleanupJob({
+      retentionDays: 15,
+      onlyCompleted: false,
+    })) as CleanupResult;
     expect(result.deleted_count).toBeGreaterThan(0);
+    expect(result.aggregates_compacted).toMatchObject({ removed: expect.any(Number), ms: expect.any(Number) });
+    expect(result.aggregates_compacted!.removed).toBeGreaterThan(0);
     // Every run before the cutoff went, so did the rows of its hours and days (those of the cutoff's day may stay).
     expect(await count(oldRows)).toBe(0);
     expect(await count()).toBeLessThan(before);
-    await expectCompact(db);
-    // The all-time rollup holds one row per key.
+    // The only zero rows are the job's own run's (recorded STARTED, then SUCCESS after the compaction).
+    expect(await count(sql`n = 0 and module <> 'agentcore_task'`)).toBe(0);
+    await expectAggregatesExact(db);
     const { rows } = await sql<{ n: number | string }>`select count(*) as n from (select distinct module, task_name,
       status from agentcore_task_execution) as k`.execute(db);
-    expect(await count(sql`grain = 't' and bucket = ''`)).toBe(Number(rows[0].n));
+    // The all-time rollup holds one row per key (and the job's own run its zero STARTED row).
+    expect(await count(sql`grain = 't' and bucket = '' and module <> 'agentcore_task'`)).toBe(Number(rows[0].n) - 1);
   });
 
-  it('a compaction failure after cleanup is a warning; the cleanup still succeeds', async () => {
+  it('cleanupOldExecutions alone deletes runs and leaves the aggregates to the job (no compaction)', async () => {
+    await writeConcurrently(2, 20);
+    const result = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 15, onlyCompleted: false });
+    expect(result.deleted_count).toBeGreaterThan(0);
+    expect(result.aggregates_compacted).toBeUndefined();
+    await expectAggregatesExact(db);
+  });
+
+  it('a compaction failure after cleanup is a warning; the cleanup job still succeeds', async () => {
     await writeConcurrently(2, 20);
     const eligible = Number(
       (
@@ -317,8 +333,12 @@ describe.each(DIALECTS)('compactAggregates on %s', (dialect) => {
       realtime: false,
     });
     try {
-      const result = await faulty.maintenance.cleanupOldExecutions({ retentionDays: 15, onlyCompleted: false });
+      const result = (await faulty.maintenance.runCleanupJob({
+        retentionDays: 15,
+        onlyCompleted: false,
+      })) as CleanupResult;
       expect(result.deleted_count).toBe(eligible);
+      expect(result.aggregates_compacted).toBeUndefined();
     } finally {
       await faulty.close();
     }

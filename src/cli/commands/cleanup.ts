@@ -1,3 +1,4 @@
+import type { CleanupResult } from '../../maintenance/cleanup.js';
 import { DEFAULT_CLEANUP_BATCH_SIZE } from '../../maintenance/names.js';
 import { type CliIo, type Command, EXIT, intOption, parseCommandArgs, UsageError } from '../command.js';
 import { DATABASE_HELP, databaseUrl, withTasks } from '../database.js';
@@ -9,7 +10,8 @@ const help = `Usage: agentcore-task cleanup [options]
 
 Deletes runs created more than the retention ago, in batches so that writers are never blocked for long. By
 default only finished runs (SUCCESS, FAILURE, REVOKED) are deleted. Runs now, whatever
-AGENTCORE_TASK_CLEANUP_ENABLED says (that setting governs the schedule), and is not recorded as a run.
+AGENTCORE_TASK_CLEANUP_ENABLED says (that setting governs the schedule), and is not recorded as a run. When it
+deleted runs, it then compacts the stats aggregates (their rows that now count 0 go), as the scheduled job does.
 
 Options:
   --retention-days N     Delete runs older than N days (default: setting retentionDays,
@@ -18,7 +20,8 @@ Options:
   --batch-size N         Rows per batch (one progress step), 1 to 30000; each batch is deleted
                          50 rows per statement, with a pause after each (default: ${DEFAULT_CLEANUP_BATCH_SIZE})
   ${DATABASE_HELP}
-  --json                 Print { "deleted_count", "cutoff", "retention_days", "only_completed" }
+  --json                 Print { "deleted_count", "cutoff", "retention_days", "only_completed",
+                         "aggregates_compacted" (when runs were deleted) }
   -h, --help             Show this help
 
 Progress goes to stderr: a bar on a terminal, a line per second otherwise.
@@ -49,8 +52,9 @@ async function run(args: string[], io: CliIo): Promise<number> {
     const before = await tasks.tracker.getTaskStats({ endDate: new Date(Date.now() - days * DAY_MS) });
     const total = onlyCompleted ? before.success + before.failure + before.revoked : before.total;
     const progress = new Progress(progressSink(io), 'deleting old runs', total);
+    let cleaned: CleanupResult;
     try {
-      return await asUsage(
+      cleaned = await asUsage(
         () =>
           tasks.maintenance.cleanupOldExecutions({
             retentionDays: days,
@@ -64,6 +68,14 @@ async function run(args: string[], io: CliIo): Promise<number> {
     } finally {
       progress.done();
     }
+    if (cleaned.deleted_count === 0) return cleaned;
+    // As the scheduled job does: the deleted runs' aggregate rows that now count 0 go, shard rows fold.
+    const started = performance.now();
+    const { scanned, folded, removed } = await tasks.maintenance.compactAggregates();
+    return {
+      ...cleaned,
+      aggregates_compacted: { scanned, folded, removed, ms: Math.round(performance.now() - started) },
+    };
   });
   if (values.json) {
     io.stdout(json(result));
@@ -77,6 +89,11 @@ async function run(args: string[], io: CliIo): Promise<number> {
   io.stdout(
     `Deleted ${result.deleted_count} ${which} created before ${result.cutoff} (retention ${result.retention_days} days).\n`,
   );
+  const compacted = result.aggregates_compacted;
+  if (compacted)
+    io.stdout(
+      `Compacted the stats aggregates: ${compacted.scanned} rows read, ${compacted.folded} folded, ${compacted.removed} removed (${(compacted.ms / 1000).toFixed(1)} s).\n`,
+    );
   return EXIT.OK;
 }
 
