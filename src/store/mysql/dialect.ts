@@ -25,6 +25,14 @@ export const mysqlDialect: SqlDialect = {
   },
   createdAtBucket: (granularity): RawBuilder<string> =>
     sql<string>`DATE_FORMAT(created_at, ${sql.lit(BUCKET_FORMAT[granularity])})`,
+  // A lost deadlock or lock wait rolled the statement back: running it again is safe, and drops nothing.
   isTransientError: (error) =>
-    isConnectionError(error, (code) => code === 'ER_SERVER_SHUTDOWN' || code === 'ER_SERVER_GONE_ERROR'),
+    isConnectionError(
+      error,
+      (code) =>
+        code === 'ER_SERVER_SHUTDOWN' ||
+        code === 'ER_SERVER_GONE_ERROR' ||
+        code === 'ER_LOCK_DEADLOCK' ||
+        code === 'ER_LOCK_WAIT_TIMEOUT',
+    ),
 };

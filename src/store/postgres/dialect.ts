@@ -24,10 +24,17 @@ export const postgresDialect: SqlDialect = {
   },
   createdAtBucket: (granularity): RawBuilder<string> =>
     sql<string>`to_char(created_at AT TIME ZONE 'UTC', ${sql.lit(BUCKET_FORMAT[granularity])})`,
+  // 40P01 deadlock_detected, 40001 serialization_failure: the statement was rolled back; running it again is safe.
   isTransientError: (error) =>
     isConnectionError(
       error,
-      (code) => code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03',
+      (code) =>
+        code.startsWith('08') ||
+        code === '57P01' ||
+        code === '57P02' ||
+        code === '57P03' ||
+        code === '40P01' ||
+        code === '40001',
     ),
 };
 
