@@ -59,8 +59,13 @@ export class Maintenance {
     return compactAggregates(store.db, store.dialect.name, options);
   }
 
-  /** Cleanup followed by compaction (when it deleted runs): the scheduled job's work. A failed compaction is a warning. */
-  private async cleanupAndCompact(options: CleanupOptions): Promise<CleanupResult> {
+  /**
+   * Cleanup followed by compaction (when it deleted runs): the scheduled job's work, and the `cleanup` command's. A
+   * failed compaction is a warning; the cleanup's result stands.
+   *
+   * @internal
+   */
+  async cleanupAndCompact(options: CleanupOptions): Promise<CleanupResult> {
     const result = await this.cleanupOldExecutions(options);
     if (result.deleted_count === 0) return result;
     try {

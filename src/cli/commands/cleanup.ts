@@ -1,4 +1,3 @@
-import type { CleanupResult } from '../../maintenance/cleanup.js';
 import { DEFAULT_CLEANUP_BATCH_SIZE } from '../../maintenance/names.js';
 import { type CliIo, type Command, EXIT, intOption, parseCommandArgs, UsageError } from '../command.js';
 import { DATABASE_HELP, databaseUrl, withTasks } from '../database.js';
@@ -52,11 +51,11 @@ async function run(args: string[], io: CliIo): Promise<number> {
     const before = await tasks.tracker.getTaskStats({ endDate: new Date(Date.now() - days * DAY_MS) });
     const total = onlyCompleted ? before.success + before.failure + before.revoked : before.total;
     const progress = new Progress(progressSink(io), 'deleting old runs', total);
-    let cleaned: CleanupResult;
     try {
-      cleaned = await asUsage(
+      // As the scheduled job does: cleanup, then compaction of the aggregates when it deleted runs.
+      return await asUsage(
         () =>
-          tasks.maintenance.cleanupOldExecutions({
+          tasks.maintenance.cleanupAndCompact({
             retentionDays: days,
             onlyCompleted,
             batchSize,
@@ -68,14 +67,6 @@ async function run(args: string[], io: CliIo): Promise<number> {
     } finally {
       progress.done();
     }
-    if (cleaned.deleted_count === 0) return cleaned;
-    // As the scheduled job does: the deleted runs' aggregate rows that now count 0 go, shard rows fold.
-    const started = performance.now();
-    const { scanned, folded, removed } = await tasks.maintenance.compactAggregates();
-    return {
-      ...cleaned,
-      aggregates_compacted: { scanned, folded, removed, ms: Math.round(performance.now() - started) },
-    };
   });
   if (values.json) {
     io.stdout(json(result));

@@ -27,7 +27,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { ValidationError } from '../../errors.js';
 import type { DialectName } from '../dialect.js';
-import { STATS_TABLE } from './table.js';
+import { STATS_TABLE, type StatsTable } from './table.js';
 
 /** Rows a batch walks by default: its statement or transaction (and so a writer's longest wait) stays short. */
 export const DEFAULT_COMPACT_BATCH_SIZE = 5_000;
@@ -59,16 +59,8 @@ type AnyDb = Kysely<any>;
 /** The columns of a key; a key's rows differ only in `shard`. */
 const KEY = ['grain', 'bucket', 'creator', 'module', 'task_name', 'status'] as const;
 type Key = string[];
-interface StatsRow {
-  grain: string;
-  bucket: string;
-  creator: string;
-  module: string;
-  task_name: string;
-  status: string;
-  shard: number;
-  n: number | string;
-}
+/** A row of the aggregate table as read back. */
+type StatsRow = StatsTable;
 
 const keyOf = (row: Record<string, unknown>): Key => KEY.map((c) => String(row[c]));
 const keyColumns = (alias?: string) => sql.join(KEY.map((c) => sql.ref(alias ? `${alias}.${c}` : c)));
