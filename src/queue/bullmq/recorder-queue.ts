@@ -16,6 +16,8 @@ export interface RecorderQueue {
   getJob(jobId: string): Promise<RecorderJob | undefined>;
   getJobs(types: string[], start?: number, end?: number, asc?: boolean): Promise<Array<RecorderJob | undefined>>;
   getJobCounts(...types: string[]): Promise<Record<string, number>>;
+  /** Ids of the jobs in `types`, newest first unless `asc` (no job is read). */
+  getRanges(types: string[], start?: number, end?: number, asc?: boolean): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,8 @@ export interface QueueRecordingOptions {
   reconcileIntervalMs: number;
   reconcilePageSize: number;
   sweepIntervalMs: number;
+  /** How often the newest ids of the completed and failed sets are checked against the runs (`0`: never). */
+  finishedCheckIntervalMs: number;
   clockMarginMs: number;
   /** Reads the id of the newest event trimmed from the stream (Redis); `undefined` where it cannot be known. */
   trimmedThrough?: () => Promise<string | undefined>;
@@ -64,6 +68,11 @@ export interface QueueRecordingStats {
   gaps: number;
   /** Runs whose missing event a quiet-job read made up for (see `sweepIntervalMs`). */
   sweptWrites: number;
+  /**
+   * Runs finished from the queue's completed or failed set because their final event never came (see
+   * `finishedCheckIntervalMs`).
+   */
+  checkedWrites: number;
 }
 
 /** What the recorder knows of one job while it follows it. */
@@ -103,6 +112,10 @@ const STALLED_ERROR = 'job stalled (the worker running it lost its lock); moved 
 
 const ALL_STATES = ['active', 'waiting', 'prioritized', 'delayed', 'waiting-children', 'completed', 'failed'];
 const GAP_STATES = ['active', 'completed', 'failed'];
+const FINISHED_STATES = ['completed', 'failed'] as const;
+
+/** Pages of one finished set a check reads at most: a busy or huge set is never walked whole. */
+const MAX_CHECK_PAGES = 10;
 
 const noop = () => {};
 
@@ -133,6 +146,19 @@ export class QueueRecording {
   private reconciles = 0;
   private gaps = 0;
   private sweptWrites = 0;
+  private checkedWrites = 0;
+  /**
+   * Ids of jobs whose run this recorder saw finish (its entry is gone), oldest first, so the finished-set check
+   * does not read them again. Bounded: a forgotten one is read once more if it is still among the newest.
+   */
+  private readonly done = new Set<string>();
+  private readonly doneLimit: number;
+  /** Per finished set, the ids of the first page the last check read (where the next check can stop). */
+  private readonly marks = new Map<string, Set<string>>();
+  /** Finished jobs whose run is not known to be finished, with the check that first saw them. */
+  private readonly suspects = new Map<string, number>();
+  private checks = 0;
+  private checking = false;
 
   constructor(
     private readonly tasks: AgentcoreTask,
@@ -144,6 +170,8 @@ export class QueueRecording {
       (id) => queue.getJob(id),
       (error, jobId) => this.warn(error, { jobId }, 'could not read a job'),
     );
+    // At least what the walks of two checks can cover.
+    this.doneLimit = Math.max(MAX_ENTRIES, 2 * FINISHED_STATES.length * MAX_CHECK_PAGES * options.reconcilePageSize);
   }
 
   /**
@@ -181,6 +209,8 @@ export class QueueRecording {
       );
     if (this.options.sweepIntervalMs > 0)
       this.timers.push(setInterval(() => this.sweep(), this.options.sweepIntervalMs));
+    if (this.options.finishedCheckIntervalMs > 0)
+      this.timers.push(setInterval(() => void this.checkFinished(), this.options.finishedCheckIntervalMs));
     for (const t of this.timers) t.unref();
     const since = position ? position.at - this.options.clockMarginMs : undefined;
     return this.reconcile(true, since);
@@ -196,6 +226,7 @@ export class QueueRecording {
       reconciles: this.reconciles,
       gaps: this.gaps,
       sweptWrites: this.sweptWrites,
+      checkedWrites: this.checkedWrites,
     };
   }
 
@@ -358,6 +389,7 @@ export class QueueRecording {
         quietMs: this.options.sweepIntervalMs,
       };
       this.entries.set(jobId, e);
+      this.done.delete(jobId); // followed again (retried, or its events replayed)
       if (this.entries.size > MAX_ENTRIES) this.evict();
     }
     return e;
@@ -385,7 +417,10 @@ export class QueueRecording {
       .then(noop, (error) => this.warn(error, { jobId: e.jobId }, 'could not record an event'))
       .finally(() => {
         e.pending--;
-        if (e.finished && e.pending === 0 && this.entries.get(e.jobId) === e) this.entries.delete(e.jobId);
+        if (e.finished && e.pending === 0 && this.entries.get(e.jobId) === e) {
+          this.entries.delete(e.jobId);
+          this.noteDone(e.jobId);
+        }
       });
   }
 
@@ -476,6 +511,8 @@ export class QueueRecording {
           if (!job?.id) continue;
           if (finished && since !== undefined && typeof job.finishedOn === 'number' && job.finishedOn < since) {
             older = true; // newest first: the rest of this set is older too
+            // Recorded before the stored position: the finished-set check need not read it again.
+            if (!this.entries.has(String(job.id))) this.noteDone(String(job.id));
             continue;
           }
           jobs++;
@@ -523,6 +560,97 @@ export class QueueRecording {
         this.sweptWrites++;
         return this.applyState(e, taskId, job, state as JobState);
       });
+    }
+  }
+
+  /**
+   * Makes up for final events the stream never delivered (bullmq 6's PostgreSQL backend skips an event whose
+   * transaction commits after a newer one was read; a job whose `active` and `completed` both went missing is not
+   * even seen running, so `sweep` cannot help). Reads the newest ids of the completed and failed sets, page by page,
+   * down to one page past where the previous check began; an id whose run is not known to be finished is read and
+   * written only if it still is not at the next check (its event may merely be on its way). Ids only, so a quiet
+   * check costs a few range reads.
+   */
+  private async checkFinished(): Promise<void> {
+    if (this.closing || this.checking || this.reconciling || this.reconciles === 0) return;
+    this.checking = true;
+    const check = ++this.checks;
+    try {
+      for (const state of FINISHED_STATES) await this.walkFinished(state, check);
+    } catch (error) {
+      if (!this.closing) this.warn(error, {}, 'could not read the finished jobs (checked again at the next tick)');
+    }
+    try {
+      const due = [...this.suspects].filter(([, seen]) => seen < check).map(([id]) => id);
+      await Promise.all(due.map((id) => this.settle(id)));
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Reads one finished set's newest ids, noting those whose run is not known to be finished. */
+  private async walkFinished(state: (typeof FINISHED_STATES)[number], check: number): Promise<void> {
+    const size = this.options.reconcilePageSize;
+    const marks = this.marks.get(state);
+    let first: string[] | undefined;
+    let metPage: number | undefined;
+    for (let page = 0; page < MAX_CHECK_PAGES && !this.closing; page++) {
+      const ids = await this.queue.getRanges([state], page * size, (page + 1) * size - 1, false);
+      first ??= ids;
+      for (const raw of ids) {
+        const id = String(raw);
+        if (metPage === undefined && marks?.has(id)) metPage = page;
+        if (this.knownFinished(id)) this.suspects.delete(id);
+        else if (!this.suspects.has(id)) this.suspects.set(id, check);
+      }
+      // The first check reads one page: the reconcile at start covered the older jobs.
+      if (ids.length < size || !marks || (metPage !== undefined && page > metPage)) break;
+    }
+    this.marks.set(state, new Set((first ?? []).map(String)));
+  }
+
+  /** Reads a suspect job and writes its final state (a step of its job); kept for the next check if it cannot be read. */
+  private async settle(jobId: string): Promise<void> {
+    if (this.closing) return;
+    if (this.knownFinished(jobId)) {
+      this.suspects.delete(jobId);
+      return;
+    }
+    const e = this.entry(jobId);
+    let retry = false;
+    await this.step(e, async () => {
+      if (e.finished) return undefined; // its event came meanwhile
+      let job: RecorderJob | undefined;
+      let state: string | undefined;
+      try {
+        job = (await this.queue.getJob(jobId)) ?? undefined;
+        state = await job?.getState?.();
+      } catch (error) {
+        retry = !this.closing;
+        this.warn(error, { jobId }, 'could not read a finished job (read again at the next check)');
+        return undefined;
+      }
+      // Gone (removed on completion, cleaned) or back in the queue (retried): its events tell the rest.
+      if (!job || (state !== 'completed' && state !== 'failed') || e.finished) return undefined;
+      const taskId = await this.ensure(e, job);
+      this.checkedWrites++;
+      return this.applyState(e, taskId, job, state);
+    });
+    if (!retry) this.suspects.delete(jobId);
+  }
+
+  /** The recorder saw the job's run finish (and has nothing of it in flight). */
+  private knownFinished(jobId: string): boolean {
+    const e = this.entries.get(jobId);
+    return e ? e.finished : this.done.has(jobId);
+  }
+
+  private noteDone(jobId: string): void {
+    this.done.delete(jobId);
+    this.done.add(jobId);
+    if (this.done.size > this.doneLimit) {
+      const oldest = this.done.values().next().value;
+      if (oldest !== undefined) this.done.delete(oldest);
     }
   }
 

@@ -56,6 +56,16 @@ export interface RecordQueuesOptions {
    * @defaultValue `2000`
    */
   sweepIntervalMs?: number;
+  /**
+   * How often the newest ids of each queue's completed and failed sets are checked against the runs: a run not known
+   * to be finished at two checks in a row is finished from its job (`checkedWrites` in `stats()`). It makes up for
+   * final events the stream never delivered (bullmq 6's PostgreSQL backend can skip an event whose transaction
+   * commits after a newer one was read; then a job may not even be seen running). Reads ids only, page by page
+   * (`reconcilePageSize`), down to one page past where the previous check began (at most 10 pages a set), so a quiet
+   * queue costs four range reads per check; only suspect jobs are read in full. `0` turns it off.
+   * @defaultValue `5000`
+   */
+  finishedCheckIntervalMs?: number;
   /** Jobs read per call while reconciling. @defaultValue `500` */
   reconcilePageSize?: number;
   /**
@@ -93,6 +103,7 @@ const DEFAULTS = {
   reconcileIntervalMs: 0,
   reconcilePageSize: 500,
   sweepIntervalMs: 2_000,
+  finishedCheckIntervalMs: 5_000,
   clockMarginMs: 300_000,
 } as const;
 
@@ -106,7 +117,8 @@ const PURPOSE = 'Recording BullMQ queues';
  * it, so both line up), the queue the `queue_name`.
  *
  * At start, and after a gap (a connection error, events trimmed from the stream before they were read), it
- * reconciles from the queue's job sets. It stores its position in each stream (in `agentcore_task_config`, key
+ * reconciles from the queue's job sets; between, it reads again running jobs that stay quiet and checks the newest
+ * finished jobs against the runs, for events the stream never delivered. It stores its position in each stream (in `agentcore_task_config`, key
  * `recorder:<queue>:last_event_id`) once the writes of every event before it have landed, and a restarted recorder
  * resumes there, so no run is missed. Nothing is recorded twice: a run is registered once per `task_id`, and a
  * finished status is never undone by a late or repeated event; several recorders of one queue write the same rows.
@@ -179,7 +191,13 @@ function resolveOptions(options: RecordQueuesOptions): ResolvedOptions {
   for (const key of ['positionIntervalMs', 'reconcilePageSize'] as const)
     if (!(Number.isInteger(resolved[key]) && resolved[key] > 0))
       throw new ValidationError(`${key} must be a positive integer`, key);
-  for (const key of ['gapCheckIntervalMs', 'reconcileIntervalMs', 'sweepIntervalMs', 'clockMarginMs'] as const)
+  for (const key of [
+    'gapCheckIntervalMs',
+    'reconcileIntervalMs',
+    'sweepIntervalMs',
+    'finishedCheckIntervalMs',
+    'clockMarginMs',
+  ] as const)
     if (!(Number.isInteger(resolved[key]) && resolved[key] >= 0))
       throw new ValidationError(`${key} must be a non-negative integer`, key);
   return resolved;
@@ -227,6 +245,7 @@ async function openRecording(tasks: AgentcoreTask, name: string, options: Resolv
     reconcileIntervalMs: options.reconcileIntervalMs,
     reconcilePageSize: options.reconcilePageSize,
     sweepIntervalMs: options.sweepIntervalMs,
+    finishedCheckIntervalMs: options.finishedCheckIntervalMs,
     clockMarginMs: options.clockMarginMs,
     ...(trimmedThrough ? { trimmedThrough } : {}),
   });
