@@ -157,7 +157,8 @@ export class JobTaskIds {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A UUID (any version), the shape of `dispatch`'s job ids. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function jobKey(queueName: string, jobId: string): string {
   return `${queueName}\u0000${jobId}`;

@@ -12,6 +12,7 @@ import { DEFAULT_SETTINGS, type Settings, settingsFromEnv, validateCodeSettings 
 import { type BullmqConnection, backendFor } from './backend.js';
 import { resolveTaskId } from './lifecycle.js';
 import { loadBullmq } from './load.js';
+import { recoverSeenQueues } from './recover.js';
 
 /** Queue of the maintenance jobs unless another is given. */
 export const DEFAULT_MAINTENANCE_QUEUE = 'agentcore-task-maintenance';
@@ -162,7 +163,11 @@ export async function createMaintenanceWorker(
         });
       }
       if (job.name === MARK_TIMEOUT_TASK_NAME) {
-        return tasks.maintenance.runMarkTimeoutJob({ ...run, timeoutMinutes: data.timeoutMinutes });
+        const marked = await tasks.maintenance.runMarkTimeoutJob({ ...run, timeoutMinutes: data.timeoutMinutes });
+        // Then the finished jobs of the queues this instance's tracked processors serve that have no run at all
+        // (see `recoverUnrecorded`); each pass reads only ids the last one did not find recorded. Never throws.
+        await recoverSeenQueues(tasks);
+        return marked;
       }
       throw new UnrecoverableError(`unknown maintenance job "${job.name}"`);
     },

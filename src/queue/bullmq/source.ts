@@ -12,6 +12,9 @@ import { loadBullmq, loadIoredis } from './load.js';
 
 /** The part of a BullMQ `Job` the sync source reads; a `Job` of bullmq 5 or 6 fits. */
 export interface SourceJob {
+  /** The job's name and data: read by `recoverUnrecorded` to register a run nobody wrote. */
+  name?: string;
+  data?: unknown;
   attemptsMade: number;
   returnvalue: unknown;
   failedReason: string;
@@ -37,7 +40,25 @@ export interface SourceQueue {
   getWorkersCount(): Promise<number>;
   /** Redis key of a job (Redis backends only); used to read its lock. */
   toKey?(type: string): string;
+  /**
+   * BullMQ's `Queue#getRanges` (bullmq 5 and 6, both backends): the ids of the jobs in the given states. Read by
+   * `recoverUnrecorded`; a queue without it is not recovered.
+   */
+  getRanges?(types: string[], start?: number, end?: number, asc?: boolean): Promise<string[]>;
 }
+
+/** A job read back from a finished set of its queue (see `BullmqSource#finishedJob`). */
+export interface FinishedJob {
+  id: string;
+  name: string;
+  data: unknown;
+  attemptsMade: number;
+  /** `SUCCESS` with the return value, or `FAILURE` with the failed reason and the last stack trace. */
+  state: QueueJobState;
+}
+
+/** The finished sets `recoverUnrecorded` reads. */
+export type FinishedState = 'completed' | 'failed';
 
 /** A queue this source opened itself (and closes). */
 type OwnedQueue = SourceQueue & { close(): Promise<void> };
@@ -144,6 +165,40 @@ export class BullmqSource implements QueueSource {
         if (!job) return null;
       }
       return jobStateToStatus(job, state as JobState);
+    });
+  }
+
+  /**
+   * Ids of the newest `count` jobs of the queue's `completed` or `failed` set, newest first. `[]` when this source
+   * cannot open the queue or the queue object cannot list (no `getRanges`).
+   */
+  async newestFinishedIds(queueName: string, state: FinishedState, count: number): Promise<string[]> {
+    const queue = await this.queueFor(queueName);
+    if (!queue?.getRanges || count <= 0) return [];
+    const list = queue.getRanges.bind(queue);
+    return this.bounded(queue.name, async () => (await list([state], 0, count - 1, false)).map(String));
+  }
+
+  /**
+   * The job, when it is `completed` or `failed` now (read again after its state, as in `getState`); `null` when the
+   * queue does not know it (removed, e.g. by `removeOnComplete`/`removeOnFail`) or it is in another state.
+   */
+  async finishedJob(queueName: string, jobId: string): Promise<FinishedJob | null> {
+    const queue = await this.queueFor(queueName);
+    if (!queue) return null;
+    return this.bounded(queue.name, async () => {
+      const found = await queue.getJob(jobId);
+      const state = found ? await found.getState() : null;
+      if (state !== 'completed' && state !== 'failed') return null;
+      const job = await queue.getJob(jobId);
+      if (!job) return null;
+      return {
+        id: jobId,
+        name: job.name ?? '',
+        data: job.data,
+        attemptsMade: job.attemptsMade,
+        state: jobStateToStatus(job, state),
+      };
     });
   }
 

@@ -4,6 +4,7 @@ import { TaskStatus } from '../../status.js';
 import { progressMetadata } from '../../tracker/tracker.js';
 import type { ProgressInput } from '../../types.js';
 import { isControlFlowError, type JobLike, JobTaskIds, progressInput, recordFailure, willRetry } from './lifecycle.js';
+import { recoverQueueOnce } from './recover.js';
 
 /** Default interval of the heartbeat a tracked processor sends while it runs: well below any sane timeout. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
@@ -55,7 +56,11 @@ export type BullmqProcessor<D, R, N extends string> = (
  * The processor never waits for these writes: they go to the write buffer and land after the job returns. A process
  * that dies before they land leaves its runs to the next worker's start-up sync (and the timeout job's), which reads
  * 1,000 unfinished runs, running ones first. A job whose id is a UUID starts before its row is written, on the assumption that
- * `dispatch` registered it: a UUID job added with `queue.add` by a process that then dies can be left with no row.
+ * `dispatch` registered it: a UUID job added with `queue.add` and finished by a process that then dies has no row.
+ * The first job of each queue a tracked processor receives starts, in the background, a recovery of such jobs from
+ * the newest 1,000 of the queue's `completed` and `failed` sets (the timeout job of `createMaintenanceWorker` repeats
+ * it), which registers them with their final status. A job BullMQ already removed (`removeOnComplete`/`removeOnFail`)
+ * cannot be read back and gets no run; `dispatch`, which registers before adding, never leaves that gap.
  *
  * @example
  * const worker = new Worker('reports', tracked(tasks, async (job, ctx) => {
@@ -75,6 +80,7 @@ export function tracked<D = unknown, R = unknown, N extends string = string>(
   const report = (what: string, taskId: string) => (error: unknown) =>
     tasks.logger.error({ err: error, taskId }, `agentcore-task: could not record ${what}`);
   return async function trackedProcessor(job, token, signal) {
+    recoverQueueOnce(tasks, job.queueName, options.module);
     // A job whose task_id is known up front (dispatched, or seen before) starts at once: its STARTED write goes out
     // with the next batch, and a quick job's SUCCESS joins it in the same row. Others wait for the start (and the id
     // check) first.

@@ -1,0 +1,197 @@
+import type { AgentcoreTask } from '../../create.js';
+import { TaskStatus } from '../../status.js';
+import type { QueueSource } from '../source.js';
+import { jobArguments, jobTaskName, qualifiedTaskId, takenByAnotherQueue, UUID } from './lifecycle.js';
+import { BullmqSource, type FinishedJob, type FinishedState } from './source.js';
+
+/** Jobs of each finished set (`completed`, `failed`) one recovery reads, newest first. */
+export const DEFAULT_RECOVER_LIMIT = 1000;
+
+/** Candidates checked against the database at a time. */
+const PAGE = 100;
+
+/** Options of `recoverUnrecorded`. */
+export interface RecoverOptions {
+  /** Business scope recorded on the runs it creates (the `module` of the queue's tracked processor). */
+  module: string;
+  /** Newest jobs read from each of the `completed` and `failed` sets. @defaultValue `1000` */
+  limit?: number;
+}
+
+/** What one `recoverUnrecorded` call did. */
+export interface RecoverSummary {
+  /** UUID job ids read from the finished sets and not already known to have a run. */
+  checked: number;
+  /** Runs it registered with the job's final status. */
+  recovered: number;
+}
+
+/** The sync source reading the queues: `BullmqSource`, or one that hands it out (the instance's default source). */
+function bullmqSourceOf(source: QueueSource | undefined): Promise<BullmqSource | null> | BullmqSource | null {
+  if (source instanceof BullmqSource) return source;
+  const delegating = source as { bullmqSource?: () => Promise<BullmqSource | null> } | undefined;
+  return typeof delegating?.bullmqSource === 'function' ? delegating.bullmqSource() : null;
+}
+
+/** Per instance and queue: the module to record with, the ids last found recorded, and a recovery in flight. */
+interface QueueRecovery {
+  module: string;
+  recorded: Set<string>;
+  running?: Promise<RecoverSummary>;
+}
+
+const seen = new WeakMap<AgentcoreTask, Map<string, QueueRecovery>>();
+
+function stateOf(tasks: AgentcoreTask, queueName: string, module: string): QueueRecovery {
+  let queues = seen.get(tasks);
+  if (!queues) {
+    queues = new Map();
+    seen.set(tasks, queues);
+  }
+  let state = queues.get(queueName);
+  if (!state) {
+    state = { module, recorded: new Set() };
+    queues.set(queueName, state);
+  }
+  return state;
+}
+
+/**
+ * Registers the runs of finished jobs that have none: jobs with a UUID id added with a plain `queue.add` start
+ * before any row is written (`tracked` takes them for `dispatch`ed ones), so a worker killed after BullMQ completed or
+ * failed them, but before its write buffer flushed, leaves no row at all. Reads the ids of the newest `limit` jobs of
+ * the queue's `completed` and `failed` sets, keeps the UUID ones without a run (under the id, or `<queue>:<id>`), and
+ * registers each with the status BullMQ ended it with: `SUCCESS` with the return value, or `FAILURE` with the reason
+ * and stack. Idempotent: registration is per `task_id` and a finished status is never undone, so concurrent calls
+ * (two workers) create each run once.
+ *
+ * A job BullMQ already removed (`removeOnComplete` / `removeOnFail`) cannot be read back: no run is created for it.
+ * `dispatch` registers the run before adding the job and so never leaves that gap. Needs the instance's sync source
+ * to be a BullMQ one (the default with `redis`/`bullmq`, or `useBullmqSync`); otherwise it does nothing. Throws
+ * `BackendUnavailableError` when the queue cannot be reached.
+ */
+export async function recoverUnrecorded(
+  tasks: AgentcoreTask,
+  queueName: string,
+  options: RecoverOptions,
+): Promise<RecoverSummary> {
+  const state = stateOf(tasks, queueName, options.module);
+  // One at a time per queue: a start-up recovery and the timeout job's share the pass.
+  state.running ??= recover(tasks, queueName, options, state).finally(() => {
+    state.running = undefined;
+  });
+  return state.running;
+}
+
+async function recover(
+  tasks: AgentcoreTask,
+  queueName: string,
+  options: RecoverOptions,
+  state: QueueRecovery,
+): Promise<RecoverSummary> {
+  const summary: RecoverSummary = { checked: 0, recovered: 0 };
+  const source = await bullmqSourceOf(tasks.tracker.queueSource);
+  if (!source) return summary;
+  const limit = options.limit ?? DEFAULT_RECOVER_LIMIT;
+  const recorded = new Set<string>();
+  for (const finished of ['completed', 'failed'] as FinishedState[]) {
+    const ids = (await source.newestFinishedIds(queueName, finished, limit)).filter((id) => UUID.test(id));
+    // Ids found recorded by the last pass are skipped: a repeated pass (the timeout job's) reads only new ones.
+    const candidates = ids.filter((id) => !state.recorded.has(id));
+    for (const id of ids) if (state.recorded.has(id)) recorded.add(id);
+    summary.checked += candidates.length;
+    for (let i = 0; i < candidates.length; i += PAGE) {
+      for (const [id, taskId] of await unrecorded(tasks, queueName, candidates.slice(i, i + PAGE), recorded)) {
+        const job = await source.finishedJob(queueName, id);
+        if (job && (await register(tasks, queueName, options.module, taskId, job))) summary.recovered++;
+        recorded.add(id);
+      }
+    }
+  }
+  state.recorded = recorded;
+  return summary;
+}
+
+/**
+ * The ids among `ids` with no run of this queue, each with the `task_id` to record it under; the others are added to
+ * `recorded`. One read per id (`tasks.tracker.getTask`), at most `PAGE` at once.
+ */
+async function unrecorded(
+  tasks: AgentcoreTask,
+  queueName: string,
+  ids: string[],
+  recorded: Set<string>,
+): Promise<Map<string, string>> {
+  const missing = new Map<string, string>();
+  await Promise.all(
+    ids.map(async (id) => {
+      const row = await tasks.tracker.getTask(id);
+      if (row && !takenByAnotherQueue(row, queueName)) {
+        recorded.add(id);
+        return;
+      }
+      // No run under the id, or one of another queue: the job's run, if any, is `<queue>:<id>`.
+      const qualified = qualifiedTaskId(queueName, id);
+      if (await tasks.tracker.getTask(qualified)) recorded.add(id);
+      else missing.set(id, row ? qualified : id);
+    }),
+  );
+  return missing;
+}
+
+/** Registers the run of a finished job with its final status; `false` when the id turned out to be another queue's. */
+async function register(
+  tasks: AgentcoreTask,
+  queueName: string,
+  module: string,
+  taskId: string,
+  job: FinishedJob,
+): Promise<boolean> {
+  const attempt = Math.max(job.attemptsMade, 1);
+  await tasks.tracker.registerTaskExecution({
+    taskId,
+    taskName: jobTaskName(job),
+    module,
+    ...jobArguments(job.data),
+    queueName,
+    initialStatus: TaskStatus.STARTED,
+    metadata: { attempt, recovered_from_queue: true },
+  });
+  const { status, ...fields } = job.state;
+  const outcome = await tasks.tracker.recordStatus(taskId, status, fields, queueName);
+  return outcome !== 'unmatched';
+}
+
+/**
+ * Schedules `recoverUnrecorded` in the background for the first job of each queue an instance's tracked processors
+ * receive; its errors are logged as warnings. Later calls for the same instance and queue do nothing.
+ */
+export function recoverQueueOnce(tasks: AgentcoreTask, queueName: string, module: string): void {
+  const queues = seen.get(tasks);
+  if (queues?.has(queueName)) return;
+  stateOf(tasks, queueName, module);
+  setImmediate(() => void recoverAndLog(tasks, queueName, module, 'start-up'));
+}
+
+/**
+ * `recoverUnrecorded` for every queue the instance's tracked processors have received jobs from (the timeout job's
+ * pass; each reads only ids the last pass did not find recorded). Never throws: failures are logged.
+ */
+export async function recoverSeenQueues(tasks: AgentcoreTask): Promise<void> {
+  const queues = seen.get(tasks);
+  if (!queues) return;
+  for (const [queueName, state] of queues) await recoverAndLog(tasks, queueName, state.module, 'periodic');
+}
+
+async function recoverAndLog(tasks: AgentcoreTask, queueName: string, module: string, pass: string): Promise<void> {
+  try {
+    const summary = await recoverUnrecorded(tasks, queueName, { module });
+    if (summary.recovered > 0)
+      tasks.logger.info(
+        { ...summary, queue: queueName },
+        'agentcore-task: finished jobs with no run (their writes were lost) recorded from the queue',
+      );
+  } catch (error) {
+    tasks.logger.warn({ err: error, queue: queueName }, `agentcore-task: ${pass} recovery of unrecorded jobs failed`);
+  }
+}
