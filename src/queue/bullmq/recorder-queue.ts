@@ -153,7 +153,7 @@ export class QueueRecording {
    */
   private readonly done = new Set<string>();
   private readonly doneLimit: number;
-  /** Per finished set, the ids of the first page the last check read (where the next check can stop). */
+  /** Per finished set, the ids of the first page the last check or reconcile read (where the next check can stop). */
   private readonly marks = new Map<string, Set<string>>();
   /** Finished jobs whose run is not known to be finished, with the check that first saw them. */
   private readonly suspects = new Map<string, number>();
@@ -505,6 +505,8 @@ export class QueueRecording {
       const finished = state === 'completed' || state === 'failed';
       for (let start = 0; !this.closing; start += this.options.reconcilePageSize) {
         const page = await this.queue.getJobs([state], start, start + this.options.reconcilePageSize - 1, false);
+        // What this pass covers ends here: the next finished-set check reads down to one page past these.
+        if (finished && start === 0) this.marks.set(state, new Set(page.flatMap((job) => (job?.id ? [job.id] : []))));
         let older = false;
         const steps: Promise<void>[] = [];
         for (const job of page) {
@@ -603,7 +605,7 @@ export class QueueRecording {
         if (this.knownFinished(id)) this.suspects.delete(id);
         else if (!this.suspects.has(id)) this.suspects.set(id, check);
       }
-      // The first check reads one page: the reconcile at start covered the older jobs.
+      // Without marks (never so after the reconcile at start) one page is read.
       if (ids.length < size || !marks || (metPage !== undefined && page > metPage)) break;
     }
     this.marks.set(state, new Set((first ?? []).map(String)));
