@@ -133,6 +133,9 @@ describe('finished UUID jobs whose writes a killed worker lost (postgres)', () =
       recoverUnrecorded(other, queue.name, { module: MODULE }),
     ]);
     expect(a.recovered + b.recovered).toBeGreaterThanOrEqual(lost.length);
+    expect(await unrecorded(queue)).toEqual([]);
+    // Runs the kill left STARTED (their row was written, their end was not) are the sync's, as at a worker's start.
+    await tasks.tracker.syncAllUnfinished();
     await expectAllRecorded(queue);
     const recovered = await rowsOf(queue, lost);
     for (const row of recovered) {
