@@ -18,6 +18,7 @@ import {
   type StatsTables,
   seriesByStatusFromAggregates,
 } from './aggregates/index.js';
+import { ReadCoalescer } from './coalesce.js';
 import { type Granularity, type MetadataMerge, metadataMerge, type SqlDialect } from './dialect.js';
 import { durationsByTaskName } from './durations.js';
 import type { Effect, GuardedValue } from './effect.js';
@@ -101,6 +102,8 @@ export const MAX_PAGE_SIZE = 100;
  */
 export class ExecutionStore {
   private readonly updateTemplates = new Map<string, { sql: string; parameters: readonly unknown[] }>();
+  /** List counts being made, by their filters as JSON (see `sharedCount`). */
+  private readonly countReads = new ReadCoalescer<{ count: number; exact: boolean }>();
 
   constructor(
     readonly db: Kysely<Database>,
@@ -480,7 +483,7 @@ export class ExecutionStore {
     }
     const offset = cursor ? 0 : (page - 1) * pageSize;
     const [counted, fetched] = await Promise.all([
-      this.countMatching(filters, base),
+      this.sharedCount(filters, base),
       rowsQuery
         .orderBy(ordering.field, direction)
         .orderBy('id', direction)
@@ -521,6 +524,23 @@ export class ExecutionStore {
     const value = row[field];
     if (value === null || value === undefined) return null;
     return value instanceof Date ? value.toISOString() : String(value);
+  }
+
+  /**
+   * `countMatching`, shared by identical lists at the same time (`ReadCoalescer`): sixteen admins on the first page of
+   * all runs cost one count at a time, not sixteen. Each count is made after its request arrived.
+   */
+  private sharedCount(
+    filters: ExecutionFilters,
+    base: SelectQueryBuilder<Database, 'agentcore_task_execution', object>,
+  ): Promise<{ count: number; exact: boolean }> {
+    let key: string;
+    try {
+      key = JSON.stringify(filters);
+    } catch {
+      return this.countMatching(filters, base); // not serializable (a BigInt): counted alone
+    }
+    return this.countReads.run(key, () => this.countMatching(filters, base));
   }
 
   /**

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { QueueSource } from '../queue/source.js';
 import type { ChangeFeed, ExecutionChange } from '../realtime/feed.js';
 import { isCompletedStatus, isTaskStatus, TaskStatus, type TaskStatusValue } from '../status.js';
+import { ReadCoalescer } from '../store/coalesce.js';
 import type { ChangedRun, ExecutionStore, StatusPatch } from '../store/execution-store.js';
 import type {
   ExecutionFilters,
@@ -48,8 +49,8 @@ export interface SyncSummary {
 export class TaskTracker {
   /** The write path: batched on PostgreSQL, run by run elsewhere. */
   private readonly writes: WriteBatcher | WriteQueue;
-  /** Stats being counted, by their options as JSON: identical requests meanwhile share the answer. */
-  private readonly statsInFlight = new Map<string, Promise<TaskStats>>();
+  /** Stats being counted, by their options as JSON: identical requests at the same time share one count. */
+  private readonly statsReads = new ReadCoalescer<TaskStats>();
   /** The queue sync source; set by the BullMQ integration (`useBullmqSync`) or by the host. */
   queueSource: QueueSource | undefined;
 
@@ -150,9 +151,10 @@ export class TaskTracker {
   }
 
   /**
-   * Counts by status, module and task name, and an optional time series. Identical requests that arrive while one is
-   * being counted share its answer (each caller gets its own copy): a dashboard polled by many admins, or a burst of
-   * the same request, costs the database one query set instead of one per request.
+   * Counts by status, module and task name, and an optional time series. Identical requests at the same time share
+   * one count (`ReadCoalescer`: each answer is counted after its request arrived; each caller gets its own copy): a
+   * dashboard polled by many admins, or a burst of the same request, costs the database at most two query sets at a
+   * time instead of one per request.
    */
   async getTaskStats(options: StatsOptions = {}): Promise<TaskStats> {
     let key: string;
@@ -161,11 +163,7 @@ export class TaskTracker {
     } catch {
       return this.store.stats(options); // not serializable (a BigInt): no sharing, the store validates it
     }
-    const running = this.statsInFlight.get(key);
-    if (running) return structuredClone(await running);
-    const counting = this.store.stats(options).finally(() => this.statsInFlight.delete(key));
-    this.statsInFlight.set(key, counting);
-    return counting;
+    return this.statsReads.run(key, () => this.store.stats(options), structuredClone);
   }
 
   /**
