@@ -135,7 +135,9 @@ interface MaintenanceJobData {
 
 /**
  * A BullMQ worker that runs the maintenance jobs the schedulers produce, each recorded under its job id (see
- * `taskIdOf` for ids another queue already used) and guarded by the lock. Closed by `tasks.close()` (or close it yourself).
+ * `taskIdOf` for ids another queue already used) and guarded by the lock. After the timeout job, it registers the
+ * finished jobs with no run of the queues this instance's `tracked` processors serve (see `recoverUnrecorded`).
+ * Closed by `tasks.close()` (or close it yourself).
  */
 export async function createMaintenanceWorker(
   tasks: AgentcoreTask,
