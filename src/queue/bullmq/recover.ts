@@ -7,8 +7,10 @@ import { BullmqSource, type FinishedJob, type FinishedState } from './source.js'
 /** Jobs of each finished set (`completed`, `failed`) one recovery reads, newest first. */
 export const DEFAULT_RECOVER_LIMIT = 1000;
 
-/** Candidates checked against the database at a time. */
+/** Candidates checked against the database per page. */
 const PAGE = 100;
+/** Reads in flight at once while checking a page. */
+const READS_AT_ONCE = 4;
 
 /** Options of `recoverUnrecorded`. */
 export interface RecoverOptions {
@@ -114,7 +116,7 @@ async function recover(
 
 /**
  * The ids among `ids` with no run of this queue, each with the `task_id` to record it under; the others are added to
- * `recorded`. One read per id (`tasks.tracker.getTask`), at most `PAGE` at once.
+ * `recorded`. One read per id (`tasks.tracker.getTask`): the store has no read by many task ids yet.
  */
 async function unrecorded(
   tasks: AgentcoreTask,
@@ -123,19 +125,19 @@ async function unrecorded(
   recorded: Set<string>,
 ): Promise<Map<string, string>> {
   const missing = new Map<string, string>();
-  await Promise.all(
-    ids.map(async (id) => {
-      const row = await tasks.tracker.getTask(id);
-      if (row && !takenByAnotherQueue(row, queueName)) {
-        recorded.add(id);
-        return;
-      }
-      // No run under the id, or one of another queue: the job's run, if any, is `<queue>:<id>`.
-      const qualified = qualifiedTaskId(queueName, id);
-      if (await tasks.tracker.getTask(qualified)) recorded.add(id);
-      else missing.set(id, row ? qualified : id);
-    }),
-  );
+  const check = async (id: string) => {
+    const row = await tasks.tracker.getTask(id);
+    if (row && !takenByAnotherQueue(row, queueName)) {
+      recorded.add(id);
+      return;
+    }
+    // No run under the id, or one of another queue: the job's run, if any, is `<queue>:<id>`.
+    const qualified = qualifiedTaskId(queueName, id);
+    if (await tasks.tracker.getTask(qualified)) recorded.add(id);
+    else missing.set(id, row ? qualified : id);
+  };
+  // A few reads at a time: the pool stays free for the workers' own writes.
+  for (let i = 0; i < ids.length; i += READS_AT_ONCE) await Promise.all(ids.slice(i, i + READS_AT_ONCE).map(check));
   return missing;
 }
 
