@@ -48,6 +48,7 @@ describe('recorder: events the stream never delivered (postgres)', () => {
     name: string,
     drop: (event: string, jobId: string) => boolean,
     finishedCheckIntervalMs: number,
+    clockMarginMs = 300_000,
   ) {
     const queue = new Queue(name, { connection });
     await queue.waitUntilReady();
@@ -77,7 +78,7 @@ describe('recorder: events the stream never delivered (postgres)', () => {
       reconcilePageSize: 8, // several pages per check
       sweepIntervalMs: 0,
       finishedCheckIntervalMs,
-      clockMarginMs: 300_000,
+      clockMarginMs,
     });
     recordings.push(recording);
     await recording.start();
@@ -127,6 +128,14 @@ describe('recorder: events the stream never delivered (postgres)', () => {
     const ids = [0, 1].flatMap((wave) => Array.from({ length: WAVE }, (_, i) => id(wave, i)));
     const lost = [...allDropped, ...completedDropped];
     return { queue, recording, id, ids, lost, allDropped, completedDropped, addWave, finished };
+  }
+
+  async function runsOf(queueName: string) {
+    return tasks.db
+      .selectFrom('agentcore_task_execution')
+      .select(['task_id', 'status'])
+      .where('queue_name', '=', queueName)
+      .execute();
   }
 
   /** How many of these jobs have a run with a final status. */
@@ -185,6 +194,31 @@ describe('recorder: events the stream never delivered (postgres)', () => {
     expect(checkedWrites).toBeGreaterThanOrEqual(s.lost.length);
     expect(checkedWrites).toBeLessThan(s.ids.length);
     await s.recording.close();
+  });
+
+  it('a restarted recorder does not bring back runs of jobs finished before its stored position', {
+    timeout: 60_000,
+  }, async () => {
+    const queue = bull.queue('skip-restart');
+    const first = await record(queue.name, () => false, CHECK_MS);
+    bull.worker(new Worker(queue.name, async (job) => job.data.i, { connection, concurrency: 4 }));
+    await queue.addBulk(Array.from({ length: 40 }, (_, i) => ({ name: 'old', data: { i } })));
+    await waitFor('40 runs finished', async () => {
+      const rows = await runsOf(queue.name);
+      return rows.length === 40 && rows.every((r) => r.status === 'SUCCESS');
+    });
+    await first.close(); // stores its position
+    // The runs are cleaned up (retention) while BullMQ keeps the jobs (five pages of the completed set).
+    await tasks.db.deleteFrom('agentcore_task_execution').where('queue_name', '=', queue.name).execute();
+    await sleep(20);
+
+    // No clock margin: finished jobs are recorded back to the stored position only.
+    const second = await record(queue.name, () => false, CHECK_MS, 0);
+    await sleep(5 * CHECK_MS);
+    expect(await second.idle()).toBe(true);
+    expect(await runsOf(queue.name)).toEqual([]);
+    expect(second.stats().checkedWrites).toBe(0);
+    await second.close();
   });
 
   it('with the check off (finishedCheckIntervalMs: 0) those runs stay unfinished', { timeout: 60_000 }, async () => {

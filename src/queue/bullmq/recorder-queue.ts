@@ -159,6 +159,8 @@ export class QueueRecording {
   private readonly suspects = new Map<string, number>();
   private checks = 0;
   private checking = false;
+  /** Jobs that finished before this (epoch ms) were recorded by an earlier recorder (see `start`). */
+  private recordedBefore: number | undefined;
 
   constructor(
     private readonly tasks: AgentcoreTask,
@@ -213,6 +215,7 @@ export class QueueRecording {
       this.timers.push(setInterval(() => void this.checkFinished(), this.options.finishedCheckIntervalMs));
     for (const t of this.timers) t.unref();
     const since = position ? position.at - this.options.clockMarginMs : undefined;
+    this.recordedBefore = since;
     return this.reconcile(true, since);
   }
 
@@ -522,6 +525,12 @@ export class QueueRecording {
         }
         // One page in flight at a time: a set of a million jobs never sits in memory at once.
         await Promise.all(steps);
+        if (older && finished && page.length === this.options.reconcilePageSize) {
+          // The next page is older too: noted, so the finished-set check does not read those jobs again.
+          const size = this.options.reconcilePageSize;
+          const next = await this.queue.getRanges([state], start + size, start + 2 * size - 1, false);
+          for (const id of next) if (!this.entries.has(String(id))) this.noteDone(String(id));
+        }
         if (older || page.length < this.options.reconcilePageSize) break;
       }
     }
@@ -634,6 +643,11 @@ export class QueueRecording {
       }
       // Gone (removed on completion, cleaned) or back in the queue (retried): its events tell the rest.
       if (!job || (state !== 'completed' && state !== 'failed') || e.finished) return undefined;
+      // Finished before the stored position (less the margin): recorded then, its run perhaps cleaned up since.
+      if (this.recordedBefore !== undefined && (job.finishedOn ?? Number.POSITIVE_INFINITY) < this.recordedBefore) {
+        e.finished = true; // not read again
+        return undefined;
+      }
       const taskId = await this.ensure(e, job);
       this.checkedWrites++;
       return this.applyState(e, taskId, job, state);
