@@ -7,10 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentcoreTask, createAgentcoreTask, silentLogger } from '../../src/index.js';
+import { recordQueues } from '../../src/queue/bullmq/index.js';
 import { positionKey } from '../../src/queue/bullmq/recorder-position.js';
 import { QueueRecording, type RecorderEvents, type RecorderQueue } from '../../src/queue/bullmq/recorder-queue.js';
 import { useTestDatabase } from '../helpers/databases.js';
-import { connection, onPostgres, Queue, QueueEvents, sleep, useQueues, Worker, waitFor } from './helpers.js';
+import { connection, onPostgres, Queue, QueueEvents, queuesAt, sleep, useQueues, Worker, waitFor } from './helpers.js';
 
 const CHECK_MS = 300;
 const WAVE = 30;
@@ -251,5 +252,12 @@ describe('recorder: events the stream never delivered (postgres)', () => {
       expect(await tasks.tracker.getTask(taskId), taskId).toMatchObject({ status: 'STARTED' });
     expect(s.recording.stats().checkedWrites).toBe(0);
     await s.recording.close();
+  });
+
+  it.skipIf(onPostgres)('finishedCheckIntervalMs is validated like the other intervals', () => {
+    for (const bad of [-1, 1.5, Number.NaN])
+      expect(() => recordQueues(tasks, { queues: ['a'], connection: queuesAt, finishedCheckIntervalMs: bad })).toThrow(
+        /finishedCheckIntervalMs must be a non-negative integer/,
+      );
   });
 });

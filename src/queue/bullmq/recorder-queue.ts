@@ -253,7 +253,7 @@ export class QueueRecording {
     await this.events?.close().catch(noop);
     await this.consuming;
     const until = Date.now() + timeoutMs;
-    while ((this.watermark.inFlight > 0 || this.reconciling) && Date.now() < until)
+    while ((this.watermark.inFlight > 0 || this.reconciling || this.checking) && Date.now() < until)
       await new Promise((r) => setTimeout(r, 10));
     await this.savePosition();
     await this.queue.close().catch(noop);
@@ -638,7 +638,7 @@ export class QueueRecording {
         state = await job?.getState?.();
       } catch (error) {
         retry = !this.closing;
-        this.warn(error, { jobId }, 'could not read a finished job (read again at the next check)');
+        if (retry) this.warn(error, { jobId }, 'could not read a finished job (read again at the next check)');
         return undefined;
       }
       // Gone (removed on completion, cleaned) or back in the queue (retried): its events tell the rest.
