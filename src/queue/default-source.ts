@@ -68,6 +68,15 @@ export class DefaultBullmqSource implements QueueSource {
     await source?.close();
   }
 
+  /**
+   * The `BullmqSource` behind this one, loaded on first use (`null` without bullmq, or after `close()`): what
+   * `recoverUnrecorded` reads the queues' finished sets through.
+   * @internal
+   */
+  bullmqSource(): Promise<BullmqSource | null> {
+    return this.load();
+  }
+
   private load(): Promise<BullmqSource | null> {
     if (this.closed) return Promise.resolve(null);
     if (!this.source) {

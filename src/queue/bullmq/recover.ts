@@ -1,5 +1,6 @@
 import type { AgentcoreTask } from '../../create.js';
 import { TaskStatus } from '../../status.js';
+import { toImportRun } from '../../store/import.js';
 import type { QueueSource } from '../source.js';
 import { jobArguments, jobTaskName, qualifiedTaskId, takenByAnotherQueue, UUID } from './lifecycle.js';
 import { BullmqSource, type FinishedJob, type FinishedState } from './source.js';
@@ -18,11 +19,17 @@ export interface RecoverOptions {
   module: string;
   /** Newest jobs read from each of the `completed` and `failed` sets. @defaultValue `1000` */
   limit?: number;
+  /**
+   * Check every id, not only UUIDs: for queues recorded by `instrumentWorker`, whose events' writes no job waits
+   * for. `tracked` awaits the start of every job whose id is not a UUID, so only UUID jobs can lack a run there.
+   * @defaultValue `false`
+   */
+  anyId?: boolean;
 }
 
 /** What one `recoverUnrecorded` call did. */
 export interface RecoverSummary {
-  /** UUID job ids read from the finished sets and not already known to have a run. */
+  /** Job ids (UUIDs, or all with `anyId`) read from the finished sets and not already known to have a run. */
   checked: number;
   /** Runs it registered with the job's final status. */
   recovered: number;
@@ -38,6 +45,8 @@ function bullmqSourceOf(source: QueueSource | undefined): Promise<BullmqSource |
 /** Per instance and queue: the module to record with, the ids last found recorded, and a recovery in flight. */
 interface QueueRecovery {
   module: string;
+  /** Every id can lack a run (`instrumentWorker`: no start is awaited), not only UUIDs (`tracked`). */
+  anyId: boolean;
   recorded: Set<string>;
   running?: Promise<RecoverSummary>;
 }
@@ -52,20 +61,22 @@ function stateOf(tasks: AgentcoreTask, queueName: string, module: string): Queue
   }
   let state = queues.get(queueName);
   if (!state) {
-    state = { module, recorded: new Set() };
+    state = { module, anyId: false, recorded: new Set() };
     queues.set(queueName, state);
   }
   return state;
 }
 
 /**
- * Registers the runs of finished jobs that have none: jobs with a UUID id added with a plain `queue.add` start
- * before any row is written (`tracked` takes them for `dispatch`ed ones), so a worker killed after BullMQ completed or
- * failed them, but before its write buffer flushed, leaves no row at all. Reads the ids of the newest `limit` jobs of
- * the queue's `completed` and `failed` sets, keeps the UUID ones without a run (under the id, or `<queue>:<id>`), and
- * registers each with the status BullMQ ended it with: `SUCCESS` with the return value, or `FAILURE` with the reason
- * and stack. Idempotent: registration is per `task_id` and a finished status is never undone, so concurrent calls
- * (two workers) create each run once.
+ * Stores the runs of finished jobs that have none. Jobs with a UUID id added with a plain `queue.add` start before any
+ * row is written (`tracked` takes them for `dispatch`ed ones), and `instrumentWorker` never holds a job for its
+ * writes, so a worker killed after BullMQ completed or failed a job, but before its write buffer flushed, can leave no
+ * row at all. Reads the ids of the newest `limit` jobs of the queue's `completed` and `failed` sets, keeps those
+ * without a run (UUIDs only, unless `anyId`; under the id, or `<queue>:<id>`), and stores each with the status BullMQ
+ * ended it with (`SUCCESS` with the return value, or `FAILURE` with the reason and stack) and the job's own times
+ * (added, first processed, finished). Jobs added before the retention cutoff (`retentionDays`) are left alone:
+ * cleanup may have deleted their runs on purpose. Idempotent: the insert skips a `task_id` that exists, so concurrent
+ * calls (two workers) store each run once.
  *
  * A job BullMQ already removed (`removeOnComplete` / `removeOnFail`) cannot be read back: no run is created for it.
  * `dispatch` registers the run before adding the job and so never leaves that gap. Needs the instance's sync source
@@ -95,9 +106,14 @@ async function recover(
   const source = await bullmqSourceOf(tasks.tracker.queueSource);
   if (!source) return summary;
   const limit = options.limit ?? DEFAULT_RECOVER_LIMIT;
+  // Jobs added before the retention cutoff are left alone: cleanup may have deleted their runs on purpose, and BullMQ
+  // keeps finished jobs until told otherwise.
+  const { retentionDays } = await tasks.settings.get();
+  const cutoff = Date.now() - retentionDays * 86_400_000;
   const recorded = new Set<string>();
   for (const finished of ['completed', 'failed'] as FinishedState[]) {
-    const ids = (await source.newestFinishedIds(queueName, finished, limit)).filter((id) => UUID.test(id));
+    const anyId = options.anyId || state.anyId;
+    const ids = (await source.newestFinishedIds(queueName, finished, limit)).filter((id) => anyId || UUID.test(id));
     // Ids found recorded by the last pass are skipped: a repeated pass (the timeout job's) reads only new ones.
     const candidates = ids.filter((id) => !state.recorded.has(id));
     for (const id of ids) if (state.recorded.has(id)) recorded.add(id);
@@ -105,7 +121,8 @@ async function recover(
     for (let i = 0; i < candidates.length; i += PAGE) {
       for (const [id, taskId] of await unrecorded(tasks, queueName, candidates.slice(i, i + PAGE), recorded)) {
         const job = await source.finishedJob(queueName, id);
-        if (job && (await register(tasks, queueName, options.module, taskId, job))) summary.recovered++;
+        const recent = job && !(typeof job.timestamp === 'number' && job.timestamp < cutoff);
+        if (job && recent && (await register(tasks, queueName, options.module, taskId, job))) summary.recovered++;
         recorded.add(id);
       }
     }
@@ -141,7 +158,10 @@ async function unrecorded(
   return missing;
 }
 
-/** Registers the run of a finished job with its final status; `false` when the id turned out to be another queue's. */
+/**
+ * Stores the run of a finished job, final status and the job's own times included (added, first processed, finished),
+ * through the store's import: one insert, left alone when the `task_id` is taken meanwhile (`false` then).
+ */
 async function register(
   tasks: AgentcoreTask,
   queueName: string,
@@ -149,29 +169,44 @@ async function register(
   taskId: string,
   job: FinishedJob,
 ): Promise<boolean> {
-  const attempt = Math.max(job.attemptsMade, 1);
-  await tasks.tracker.registerTaskExecution({
-    taskId,
-    taskName: jobTaskName(job),
+  const at = (ms: number | undefined) => (typeof ms === 'number' && ms > 0 ? new Date(ms).toISOString() : null);
+  const now = new Date().toISOString();
+  const finishedAt = at(job.finishedOn) ?? now;
+  const { taskArgs, taskKwargs } = jobArguments(job.data);
+  const { status, result, error, traceback } = job.state;
+  const run = toImportRun({
+    task_id: taskId,
+    task_name: jobTaskName(job),
     module,
-    ...jobArguments(job.data),
-    queueName,
-    initialStatus: TaskStatus.STARTED,
-    metadata: { attempt, recovered_from_queue: true },
+    status,
+    created_at: at(job.timestamp) ?? finishedAt,
+    started_at: at(job.processedOn) ?? finishedAt,
+    finished_at: finishedAt,
+    updated_at: now,
+    task_args: taskArgs ?? [],
+    task_kwargs: taskKwargs ?? {},
+    result: status === TaskStatus.SUCCESS ? (result ?? null) : null,
+    error: error ?? null,
+    traceback: traceback ?? null,
+    queue_name: queueName,
+    metadata: { attempt: Math.max(job.attemptsMade, 1), recovered_from_queue: true },
   });
-  const { status, ...fields } = job.state;
-  const outcome = await tasks.tracker.recordStatus(taskId, status, fields, queueName);
-  return outcome !== 'unmatched';
+  const { inserted } = await tasks.tracker.store.importRuns([run]);
+  return inserted > 0;
 }
 
 /**
  * Schedules `recoverUnrecorded` in the background for the first job of each queue an instance's tracked processors
  * receive; its errors are logged as warnings. Later calls for the same instance and queue do nothing.
  */
-export function recoverQueueOnce(tasks: AgentcoreTask, queueName: string, module: string): void {
+export function recoverQueueOnce(tasks: AgentcoreTask, queueName: string, module: string, anyId = false): void {
   const queues = seen.get(tasks);
-  if (queues?.has(queueName)) return;
-  stateOf(tasks, queueName, module);
+  const known = queues?.get(queueName);
+  if (known) {
+    known.anyId ||= anyId;
+    return;
+  }
+  stateOf(tasks, queueName, module).anyId = anyId;
   setImmediate(() => void recoverAndLog(tasks, queueName, module, 'start-up'));
 }
 

@@ -15,6 +15,10 @@ export interface SourceJob {
   /** The job's name and data: read by `recoverUnrecorded` to register a run nobody wrote. */
   name?: string;
   data?: unknown;
+  /** Added, first processed and finished (epoch ms): the times `recoverUnrecorded` records. */
+  timestamp?: number;
+  processedOn?: number | undefined;
+  finishedOn?: number | undefined;
   attemptsMade: number;
   returnvalue: unknown;
   failedReason: string;
@@ -53,6 +57,10 @@ export interface FinishedJob {
   name: string;
   data: unknown;
   attemptsMade: number;
+  /** When it was added, first processed and finished (epoch ms), as BullMQ keeps them. */
+  timestamp?: number | undefined;
+  processedOn?: number | undefined;
+  finishedOn?: number | undefined;
   /** `SUCCESS` with the return value, or `FAILURE` with the failed reason and the last stack trace. */
   state: QueueJobState;
 }
@@ -197,6 +205,9 @@ export class BullmqSource implements QueueSource {
         name: job.name ?? '',
         data: job.data,
         attemptsMade: job.attemptsMade,
+        timestamp: job.timestamp,
+        processedOn: job.processedOn,
+        finishedOn: job.finishedOn,
         state: jobStateToStatus(job, state),
       };
     });

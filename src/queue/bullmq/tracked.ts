@@ -234,6 +234,8 @@ export function instrumentWorker<D = unknown, R = unknown, N extends string = st
   // The task id each started job is recorded under, so events that carry only the job id write to the same run.
   const ids = new JobTaskIds(tasks);
   const onActive = (job: Job<D, R, N>) => {
+    // The events' writes are not waited on either: a worker killed before they land is recovered the same way.
+    recoverQueueOnce(tasks, job.queueName, options.module, true);
     ids.start(job, options.module).catch(report('a started job', job.id));
   };
   const onProgress = (job: Job<D, R, N>, progress: unknown) => {
