@@ -13,9 +13,9 @@ import {
   type TaskStats,
 } from '../types.js';
 import {
+  AggregatesReadiness,
   countFromAggregates,
   countsFromAggregates,
-  type StatsTables,
   seriesByStatusFromAggregates,
 } from './aggregates/index.js';
 import { ReadCoalescer } from './coalesce.js';
@@ -104,6 +104,8 @@ export class ExecutionStore {
   private readonly updateTemplates = new Map<string, { sql: string; parameters: readonly unknown[] }>();
   /** List counts being made, by their filters as JSON (see `sharedCount`). */
   private readonly countReads = new ReadCoalescer<{ count: number; exact: boolean }>();
+  /** Whether the aggregates count every run yet (not while the 0004 backfill is pending): else the table is counted. */
+  private readonly aggregates = new AggregatesReadiness();
 
   constructor(
     readonly db: Kysely<Database>,
@@ -552,7 +554,7 @@ export class ExecutionStore {
     filters: ExecutionFilters,
     base: SelectQueryBuilder<Database, 'agentcore_task_execution', object>,
   ): Promise<{ count: number; exact: boolean }> {
-    const fromAggregates = await countFromAggregates(this.db.withTables<StatsTables>(), filters);
+    const fromAggregates = await this.aggregates.read(this.db, (stats) => countFromAggregates(stats, filters));
     if (fromAggregates !== null) return { count: fromAggregates, exact: true };
     if (this.dialect.name !== 'postgres') {
       const row = await base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
@@ -591,14 +593,16 @@ export class ExecutionStore {
     if (granularity !== undefined && !['day', 'month', 'year'].includes(granularity))
       throw new ValidationError('granularity must be one of day, month, year', 'granularity');
     // From the aggregates when they cover the filters (no table read), else counted over the table.
-    const grouped = countsFromAggregates(this.db.withTables<StatsTables>(), filters).then(
-      (fromAggregates) =>
-        fromAggregates ??
-        applyFilters(this.db.selectFrom('agentcore_task_execution'), filters, this.dialect)
-          .select(['module', 'task_name', 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
-          .groupBy(['module', 'task_name', 'status'])
-          .execute(),
-    );
+    const grouped = this.aggregates
+      .read(this.db, (stats) => countsFromAggregates(stats, filters))
+      .then(
+        (fromAggregates) =>
+          fromAggregates ??
+          applyFilters(this.db.selectFrom('agentcore_task_execution'), filters, this.dialect)
+            .select(['module', 'task_name', 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
+            .groupBy(['module', 'task_name', 'status'])
+            .execute(),
+      );
     const series = granularity ? this.series(filters, granularity) : Promise.resolve(undefined);
     const byDuration = durations ? durationsByTaskName(this.db, this.dialect, filters) : Promise.resolve(undefined);
     const [rows, seriesRows, durationRows] = await Promise.all([grouped, series, byDuration]);
@@ -626,7 +630,9 @@ export class ExecutionStore {
     granularity: Granularity,
   ): Promise<Array<{ bucket: string; counts: StatusCounts }>> {
     const { from, to, buckets } = seriesRange(granularity, filters);
-    let counts = await seriesByStatusFromAggregates(this.db.withTables<StatsTables>(), filters, granularity, from, to);
+    let counts = await this.aggregates.read(this.db, (stats) =>
+      seriesByStatusFromAggregates(stats, filters, granularity, from, to),
+    );
     if (!counts) {
       const bucket = this.dialect.createdAtBucket(granularity);
       const rows = await applyFilters(

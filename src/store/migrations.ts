@@ -3,7 +3,14 @@ import { type Kysely, type Migration, Migrator, sql } from 'kysely';
 // biome-ignore lint/suspicious/noExplicitAny: migrations run before our table types exist (Kysely's Migration takes AnyKysely).
 type AnyKysely = Kysely<any>;
 
-import { installAggregates, rebuildAggregates } from './aggregates/index.js';
+import {
+  backfillAggregates,
+  clearBackfillPending,
+  installAggregates,
+  markBackfillPending,
+  type RebuildOptions,
+  rebuildAggregates,
+} from './aggregates/index.js';
 import type { DialectName } from './dialect.js';
 import { exactCollation, makeIdentifiersExact } from './mysql/collation.js';
 import { CONFIG_TABLE, EXECUTION_TABLE, LOCK_TABLE, MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from './schema.js';
@@ -117,12 +124,25 @@ export function migrationsFor(dialect: DialectName): Record<string, Migration> {
       },
     },
     // Stats from aggregates: the table, the triggers that keep it exact, and the count of the runs already there. On
-    // PostgreSQL the migration is one transaction, so writers wait for the backfill (about 12 s per million runs here);
-    // elsewhere it is the online, chunked recount of `rebuild-stats`. See `aggregates/`.
+    // PostgreSQL the migrations are one transaction: counting in it would hold off writers for the whole count (about
+    // 12 s per million runs), so it only records that the count is pending, and `migrateToLatest` counts online after
+    // the commit. Elsewhere no transaction: the online, chunked recount of `rebuild-stats` runs here, the marker
+    // stored before the table exists and cleared after. Readers ignore the aggregates while it is pending. See
+    // `aggregates/backfill.ts`.
     '0004_stats_aggregates': {
       async up(db: AnyKysely) {
+        if (dialect === 'postgres') {
+          await installAggregates(db, dialect);
+          // The triggers' lock keeps writers out until commit: no run appears between this look and the commit. A new
+          // (empty) table needs no count.
+          const { rows } = await sql`select 1 from ${sql.table(EXECUTION_TABLE)} limit 1`.execute(db);
+          if (rows.length > 0) await markBackfillPending(db, dialect);
+          return;
+        }
+        await markBackfillPending(db, dialect);
         await installAggregates(db, dialect);
         await rebuildAggregates(db, dialect);
+        await clearBackfillPending(db);
       },
     },
   };
@@ -140,8 +160,34 @@ async function createIndex(db: AnyKysely, dialect: DialectName, name: string, ta
   await db.schema.createIndex(name).ifNotExists().on(table).columns(columns).execute();
 }
 
-/** Applies every pending migration. Safe to run concurrently from several processes (Kysely's migration lock). */
-export async function migrateToLatest(db: AnyKysely, dialect: DialectName): Promise<string[]> {
+/** Options of `migrateToLatest`. */
+export interface MigrateOptions {
+  /**
+   * The count of the runs already stored that migration `0004` leaves pending on PostgreSQL (`backfillAggregates`):
+   * run after the migrations commit with these options, or not at all with `false` (the caller runs it).
+   * @defaultValue `{}`
+   */
+  backfill?: RebuildOptions | false;
+}
+
+/**
+ * Applies every pending migration, then, when `0004` left the stats backfill pending (PostgreSQL), counts the runs
+ * already stored, online: writers wait at most one short chunk, never for the whole count. Safe to run concurrently
+ * from several processes (Kysely's migration lock; one process counts, the others return without waiting for it).
+ * Returns the migrations applied.
+ */
+export async function migrateToLatest(
+  db: AnyKysely,
+  dialect: DialectName,
+  options: MigrateOptions = {},
+): Promise<string[]> {
+  const applied = await applyMigrations(db, dialect);
+  if (options.backfill !== false) await backfillAggregates(db, dialect, options.backfill);
+  return applied;
+}
+
+/** The pending migrations, in the migrator's transaction on PostgreSQL. */
+async function applyMigrations(db: AnyKysely, dialect: DialectName): Promise<string[]> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrationsFor(dialect) },

@@ -12,6 +12,15 @@ import { createSqliteTriggers } from './sqlite.js';
 import { createStatsTable } from './table.js';
 
 export {
+  AggregatesReadiness,
+  BACKFILL_KEY,
+  type BackfillResult,
+  backfillAggregates,
+  clearBackfillPending,
+  markBackfillPending,
+  PG_BACKFILL_LOCK,
+} from './backfill.js';
+export {
   type CompactOptions,
   type CompactResult,
   compactAggregates,

@@ -1,0 +1,353 @@
+import { type Kysely, Migrator, sql } from 'kysely';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import {
+  type AgentcoreTask,
+  createAgentcoreTask,
+  type ExecutionFilters,
+  silentLogger,
+  TaskStatus,
+} from '../../src/index.js';
+import { BACKFILL_KEY, backfillAggregates, PG_BACKFILL_LOCK } from '../../src/store/aggregates/index.js';
+import { connectDatabase } from '../../src/store/connect.js';
+import type { DialectName } from '../../src/store/dialect.js';
+import { seriesRange } from '../../src/store/execution-store.js';
+import { migrateToLatest, migrationsFor } from '../../src/store/migrations.js';
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from '../../src/store/schema.js';
+import { useTestDatabase } from '../helpers/databases.js';
+
+/**
+ * Issue 17, history at any size: on PostgreSQL migration 0004 installs the aggregates and leaves the count of the
+ * runs already stored to `migrateToLatest` after the commit, online (writers keep writing while it counts); readers
+ * count the table until it is done; a count that stopped half-way is finished by the next `migrateToLatest`.
+ */
+
+type AnyDb = Kysely<any>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A pool on `url` with the schema up to 0003 (before the aggregates). */
+async function before0004(url: string): Promise<AnyDb> {
+  const { db } = await connectDatabase(url, silentLogger);
+  const { error } = await new Migrator({
+    db,
+    provider: { getMigrations: async () => migrationsFor(dialectOf(url)) },
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+  }).migrateTo('0003_exact_identifiers');
+  expect(error).toBeUndefined();
+  return db as AnyDb;
+}
+
+const dialectOf = (url: string): DialectName =>
+  url.startsWith('postgres') ? 'postgres' : url.startsWith('mysql') ? 'mysql' : 'sqlite';
+
+/**
+ * `runs` old runs in one statement: 7 task names, 5 modules, every status, a creator on 3 runs in 4 (50 creators),
+ * one run every 97 s back from now (about 67 days for 60,000).
+ */
+async function fillPostgres(db: AnyDb, runs: number) {
+  await sql`insert into agentcore_task_execution (task_id, task_name, module, status, created_at, updated_at, created_by_id)
+    select 'old-' || i, 't' || (i % 7), 'm' || (i % 5),
+      (${sql.lit(`{${TaskStatus.all.join(',')}}`)}::text[])[1 + i % 6],
+      now() - i * interval '97 seconds', now(),
+      case when i % 4 = 0 then null else (i % 50)::text end
+    from generate_series(1, ${runs}) as i`.execute(db);
+}
+
+async function pending(db: AnyDb): Promise<boolean> {
+  const rows = await db.selectFrom('agentcore_task_config').select('key').where('key', '=', BACKFILL_KEY).execute();
+  return rows.length > 0;
+}
+
+/** The aggregate table (summed over shards) equals `count(*)` of the table per hour, day, all time and creator. */
+async function expectAggregatesExact(db: AnyDb) {
+  const { rows: expected } = await sql<{ k: string; n: string }>`
+    with runs as (
+      select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24') as h, coalesce('=' || created_by_id, '') as c,
+        module || '|' || task_name || '|' || status as key
+      from agentcore_task_execution
+    )
+    select 'h|' || h || '|*|' || key as k, count(*) as n from runs group by h, key
+    union all select 'd|' || substr(h, 1, 10) || '|*|' || key, count(*) from runs group by substr(h, 1, 10), key
+    union all select 't||*|' || key, count(*) from runs group by key
+    union all select 'c||' || c || '|' || key, count(*) from runs group by c, key`.execute(db);
+  const { rows: actual } = await sql<{ k: string; n: string }>`
+    select grain || '|' || bucket || '|' || creator || '|' || module || '|' || task_name || '|' || status as k,
+      sum(n) as n
+    from agentcore_task_stats group by grain, bucket, creator, module, task_name, status having sum(n) <> 0`.execute(
+    db,
+  );
+  const asMap = (rows: Array<{ k: string; n: string }>) =>
+    Object.fromEntries(rows.map((r) => [r.k, Number(r.n)]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+  expect(asMap(actual)).toEqual(asMap(expected));
+}
+
+type Counts = Record<string, number>;
+
+/** `getTaskStats(filters)`'s counts as `count(*) … group by` over the table gives them. */
+async function statsFromTable(db: AnyDb, filters: { module?: string; createdById?: string }) {
+  let q = db.selectFrom('agentcore_task_execution');
+  if (filters.module !== undefined) q = q.where('module', '=', filters.module);
+  if (filters.createdById !== undefined) q = q.where('created_by_id', '=', filters.createdById);
+  const rows = await q
+    .select(['module', 'task_name', 'status', sql<string>`count(*)`.as('n')])
+    .groupBy(['module', 'task_name', 'status'])
+    .execute();
+  const empty = (): Counts => ({ total: 0, pending: 0, started: 0, success: 0, failure: 0, retry: 0, revoked: 0 });
+  const stats = { ...empty(), by_module: {} as Record<string, Counts>, by_task_name: {} as Record<string, Counts> };
+  const add = (c: Counts, status: string, n: number) => {
+    c.total += n;
+    c[status.toLowerCase()] += n;
+  };
+  for (const r of rows) {
+    const n = Number(r.n);
+    add(stats as unknown as Counts, r.status, n);
+    stats.by_module[r.module] ??= empty();
+    stats.by_task_name[r.task_name] ??= empty();
+    add(stats.by_module[r.module], r.status, n);
+    add(stats.by_task_name[r.task_name], r.status, n);
+  }
+  return stats;
+}
+
+/** Every stats answer checked here equals the table's counts. */
+async function expectStatsExact(tasks: AgentcoreTask, db: AnyDb) {
+  for (const filters of [{}, { module: 'm2' }, { createdById: '7' }]) {
+    const { series: _series, series_by_status: _byStatus, ...stats } = await tasks.tracker.getTaskStats(filters);
+    expect(stats, JSON.stringify(filters)).toEqual(await statsFromTable(db, filters));
+  }
+}
+
+/** A list's count and whether it says it is exact. */
+async function listCount(tasks: AgentcoreTask, filters: ExecutionFilters) {
+  const page = await tasks.tracker.listTaskExecutions(filters, { pageSize: 1 });
+  return { count: page.count, exact: page.countIsExact };
+}
+
+async function tableCount(db: AnyDb, column: 'module' | 'task_name', value: string): Promise<number> {
+  const row = await db
+    .selectFrom('agentcore_task_execution')
+    .where(column, '=', value)
+    .select(sql<string>`count(*)`.as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+describe('online stats backfill on postgres', () => {
+  const database = useTestDatabase('postgres');
+
+  it('writers keep writing while migrate counts 60,000 old runs; then every stats answer is exact', async () => {
+    const db = await before0004(database.url);
+    const writer = await createAgentcoreTask({
+      database: database.url,
+      migrate: false,
+      realtime: false,
+      logger: silentLogger,
+    });
+    try {
+      await fillPostgres(db, 60_000);
+      // A writer on its own pool: registers a run and finishes it, again and again, noting when each write returned.
+      const writes: number[] = [];
+      let stop = false;
+      const loop = (async () => {
+        for (let i = 0; !stop; i++) {
+          await writer.registerTaskExecution({
+            taskId: `live-${i}`,
+            taskName: 'live',
+            module: 'm1',
+            createdBy: { id: String(i % 10) },
+          });
+          await writer.tracker.updateTaskStatus(`live-${i}`, TaskStatus.SUCCESS);
+          writes.push(Date.now());
+        }
+      })();
+      await sleep(200);
+      let first: number | undefined;
+      let last: number | undefined;
+      let chunks = 0;
+      const applied = await migrateToLatest(db, 'postgres', {
+        backfill: {
+          batchSize: 2_000,
+          onProgress: () => {
+            first ??= Date.now();
+            last = Date.now();
+            chunks++;
+          },
+        },
+      });
+      stop = true;
+      await loop;
+      expect(applied).toEqual(['0004_stats_aggregates']);
+      expect(first).toBeDefined();
+      expect(chunks).toBeGreaterThan(20);
+      // Writes returned all along the count (the old migration held every writer until its commit, after the count).
+      const during = writes.filter((t) => t > first! && t < last!).length;
+      expect(during, `${during} writes in ${last! - first!} ms of backfill`).toBeGreaterThan(20);
+      expect(await pending(db)).toBe(false);
+
+      await expectAggregatesExact(db);
+      const reader = await createAgentcoreTask({
+        database: database.url,
+        migrate: false,
+        realtime: false,
+        logger: silentLogger,
+      });
+      try {
+        await expectStatsExact(reader, db);
+        expect(await listCount(reader, { module: 'm1' })).toEqual({
+          count: await tableCount(db, 'module', 'm1'),
+          exact: true,
+        });
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await writer.close();
+      await db.destroy();
+    }
+  });
+});
+
+describe('pending stats backfill on postgres', () => {
+  const database = useTestDatabase('postgres');
+
+  it('while pending, stats and list counts count the table; the aggregates serve again once it is done', async () => {
+    const db = await before0004(database.url);
+    const holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+    let tasks: AgentcoreTask | undefined;
+    try {
+      await fillPostgres(db, 20_000);
+      // Another process is counting: migrate applies 0004 and returns at once, the count still pending.
+      await holder.query('select pg_advisory_lock($1)', [PG_BACKFILL_LOCK]);
+      const started = Date.now();
+      expect(await migrateToLatest(db, 'postgres')).toEqual(['0004_stats_aggregates']);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(await pending(db)).toBe(true);
+      expect(await backfillAggregates(db, 'postgres')).toEqual({ state: 'elsewhere' });
+
+      tasks = await createAgentcoreTask({ database: database.url, realtime: false, logger: silentLogger });
+      // New runs: the triggers count them, so the aggregates now hold these and none of the 20,000 old ones.
+      for (let i = 0; i < 30; i++) {
+        await tasks.registerTaskExecution({ taskId: `new-${i}`, taskName: 't3', module: 'fresh' });
+        if (i % 3 === 0) await tasks.tracker.updateTaskStatus(`new-${i}`, TaskStatus.FAILURE);
+      }
+      await expectStatsExact(tasks, db);
+      // t3: about 2,900 runs, under the exact bound, so the table's count is exact.
+      expect(await listCount(tasks, { taskName: 't3' })).toEqual({
+        count: await tableCount(db, 'task_name', 't3'),
+        exact: true,
+      });
+      expect(await listCount(tasks, { module: 'fresh' })).toEqual({ count: 30, exact: true });
+      // The series too (30 days; old runs span about 22 of them).
+      const month = await tasks.tracker.getTaskStats({ granularity: 'month' });
+      const { rows } = await sql<{ n: string }>`select count(*) as n from agentcore_task_execution
+        where created_at >= ${seriesRange('month', {}).from}`.execute(db);
+      expect(month.series?.reduce((sum, b) => sum + b.count, 0)).toBe(Number(rows[0].n));
+
+      // The other process lets go; the next migrate counts.
+      await holder.query('select pg_advisory_unlock($1)', [PG_BACKFILL_LOCK]);
+      expect(await migrateToLatest(db, 'postgres')).toEqual([]);
+      expect(await pending(db)).toBe(false);
+      await expectAggregatesExact(db);
+      await sleep(1_100);
+      await expectStatsExact(tasks, db);
+      // Now the reads come from the aggregates: an all-time row changed behind their back shows in the answer.
+      await sql`update agentcore_task_stats set n = n + 1000 where grain = 't' and module = 'fresh' and status = 'FAILURE'`.execute(
+        db,
+      );
+      expect((await tasks.tracker.getTaskStats({ module: 'fresh' })).failure).toBe(1010);
+    } finally {
+      await tasks?.close();
+      await holder.end();
+      await db.destroy();
+    }
+  });
+});
+
+describe('stopped stats backfill on postgres', () => {
+  const database = useTestDatabase('postgres');
+
+  it('a count stopped half-way leaves the marker, and the next migrate finishes it', async () => {
+    const db = await before0004(database.url);
+    try {
+      await fillPostgres(db, 20_000);
+      let chunks = 0;
+      await expect(
+        migrateToLatest(db, 'postgres', {
+          backfill: {
+            batchSize: 1_000,
+            onProgress: () => {
+              if (++chunks === 5) throw new Error('process stopped');
+            },
+          },
+        }),
+      ).rejects.toThrow('process stopped');
+      expect(await pending(db)).toBe(true);
+      // Some hours are counted, most are not.
+      const { rows } = await sql<{ n: string }>`select coalesce(sum(n), 0) as n from agentcore_task_stats
+        where grain = 'h'`.execute(db);
+      expect(Number(rows[0].n)).toBeGreaterThan(0);
+      expect(Number(rows[0].n)).toBeLessThan(20_000);
+
+      // The lock went with the failed count: the next migrate (or application start) counts it all.
+      const tasks = await createAgentcoreTask({ database: database.url, realtime: false, logger: silentLogger });
+      try {
+        expect(await pending(db)).toBe(false);
+        await expectAggregatesExact(db);
+        await expectStatsExact(tasks, db);
+      } finally {
+        await tasks.close();
+      }
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe('new database on postgres', () => {
+  const database = useTestDatabase('postgres');
+
+  it('needs no count: 0004 leaves nothing pending', async () => {
+    const { db } = await connectDatabase(database.url, silentLogger);
+    try {
+      expect(await migrateToLatest(db, 'postgres', { backfill: false })).toHaveLength(4);
+      expect(await pending(db as AnyDb)).toBe(false);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe.each(['mysql', 'sqlite'] satisfies DialectName[])('migration 0004 on %s', (dialect) => {
+  const database = useTestDatabase(dialect);
+
+  it('counts the old runs in the migration and leaves nothing pending', async () => {
+    const db = await before0004(database.url);
+    try {
+      const at = new Date(Date.UTC(2024, 0, 1, 10));
+      for (let i = 0; i < 20; i++) {
+        const when = dialect === 'sqlite' ? at.toISOString() : at;
+        await db
+          .insertInto('agentcore_task_execution')
+          .values({
+            task_id: `old-${i}`,
+            task_name: 't',
+            module: `m${i % 2}`,
+            status: 'SUCCESS',
+            created_at: when,
+            updated_at: when,
+          })
+          .execute();
+      }
+      expect(await migrateToLatest(db, dialect)).toEqual(['0004_stats_aggregates']);
+      expect(await pending(db)).toBe(false);
+      const { rows } = await sql<{ n: string }>`select sum(n) as n from agentcore_task_stats
+        where grain = 't' and creator = '*'`.execute(db);
+      expect(Number(rows[0].n)).toBe(20);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
