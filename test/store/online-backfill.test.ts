@@ -14,6 +14,7 @@ import type { DialectName } from '../../src/store/dialect.js';
 import { seriesRange } from '../../src/store/execution-store.js';
 import { migrateToLatest, migrationsFor } from '../../src/store/migrations.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from '../../src/store/schema.js';
+import { runCli } from '../cli/cli.js';
 import { useTestDatabase } from '../helpers/databases.js';
 
 /**
@@ -347,6 +348,86 @@ describe.each(['mysql', 'sqlite'] satisfies DialectName[])('migration 0004 on %s
         where grain = 't' and creator = '*'`.execute(db);
       expect(Number(rows[0].n)).toBe(20);
     } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe('stats backfill whose connection dies on postgres', () => {
+  const database = useTestDatabase('postgres');
+
+  it('the lock goes with the connection, and the next migrate counts it all', async () => {
+    const db = await before0004(database.url);
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      await fillPostgres(db, 20_000);
+      let chunks = 0;
+      let killed: Promise<pg.QueryResult> | undefined;
+      const failed = await migrateToLatest(db, 'postgres', {
+        backfill: {
+          batchSize: 1_000,
+          onProgress: () => {
+            // The connection holding the lock is cut, as when its process is killed.
+            if (++chunks === 3)
+              killed = admin.query(
+                `select pg_terminate_backend(pid) from pg_locks
+                 where locktype = 'advisory' and granted and (classid::bigint << 32 | objid::bigint) = $1`,
+                [PG_BACKFILL_LOCK],
+              );
+          },
+        },
+      }).then(
+        () => null,
+        (error: Error) => error,
+      );
+      expect((await killed)?.rows).toHaveLength(1);
+      expect(failed).toBeInstanceOf(Error);
+      expect(await pending(db)).toBe(true);
+      expect(await backfillAggregates(db, 'postgres')).toMatchObject({ state: 'done', runs: 20_000 });
+      expect(await pending(db)).toBe(false);
+      await expectAggregatesExact(db);
+    } finally {
+      await admin.end();
+      await db.destroy();
+    }
+  });
+});
+
+describe('agentcore-task migrate over existing runs on postgres', () => {
+  const database = useTestDatabase('postgres');
+
+  it('counts them with progress on stderr and reports the count; says when another process counts', async () => {
+    const db = await before0004(database.url);
+    const holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await fillPostgres(db, 5_000);
+      const first = await runCli(['migrate', '--json', '--database', database.url]);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).toContain('counting runs into the stats aggregates:');
+      expect(JSON.parse(first.stdout)).toMatchObject({
+        applied: ['0004_stats_aggregates'],
+        backfill: { runs: 5_000, chunks: expect.any(Number), seconds: expect.any(Number) },
+      });
+      await expectAggregatesExact(db);
+      const again = await runCli(['migrate', '--json', '--database', database.url]);
+      expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], backfill: 'none' });
+
+      // Pending, with the lock held elsewhere.
+      await db
+        .insertInto('agentcore_task_config')
+        .values({ key: BACKFILL_KEY, value: 'pending', updated_at: new Date() })
+        .execute();
+      await holder.query('select pg_advisory_lock($1)', [PG_BACKFILL_LOCK]);
+      const busy = await runCli(['migrate', '--database', database.url]);
+      expect(busy.code, busy.stderr).toBe(0);
+      expect(busy.stdout).toContain('Another process is counting the existing runs');
+      await holder.query('select pg_advisory_unlock($1)', [PG_BACKFILL_LOCK]);
+      const done = await runCli(['migrate', '--database', database.url]);
+      expect(done.stdout).toMatch(/Counted 5000 existing runs into the stats aggregates \(\d+(\.\d)? s\)\.\n$/);
+    } finally {
+      await holder.end();
       await db.destroy();
     }
   });
