@@ -5,7 +5,6 @@ type AnyKysely = Kysely<any>;
 
 import {
   backfillAggregates,
-  clearBackfillPending,
   installAggregates,
   markBackfillPending,
   type RebuildOptions,
@@ -126,9 +125,8 @@ export function migrationsFor(dialect: DialectName): Record<string, Migration> {
     // Stats from aggregates: the table, the triggers that keep it exact, and the count of the runs already there. On
     // PostgreSQL the migrations are one transaction: counting in it would hold off writers for the whole count (about
     // 12 s per million runs), so it only records that the count is pending, and `migrateToLatest` counts online after
-    // the commit. Elsewhere no transaction: the online, chunked recount of `rebuild-stats` runs here, the marker
-    // stored before the table exists and cleared after. Readers ignore the aggregates while it is pending. See
-    // `aggregates/backfill.ts`.
+    // the commit. Elsewhere no transaction: the online, chunked recount of `rebuild-stats` runs here. Readers ignore
+    // the aggregates until this migration is recorded and no count is pending. See `aggregates/backfill.ts`.
     '0004_stats_aggregates': {
       async up(db: AnyKysely) {
         if (dialect === 'postgres') {
@@ -139,10 +137,8 @@ export function migrationsFor(dialect: DialectName): Record<string, Migration> {
           if (rows.length > 0) await markBackfillPending(db, dialect);
           return;
         }
-        await markBackfillPending(db, dialect);
         await installAggregates(db, dialect);
         await rebuildAggregates(db, dialect);
-        await clearBackfillPending(db);
       },
     },
   };

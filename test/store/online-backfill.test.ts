@@ -342,6 +342,14 @@ describe.each(['mysql', 'sqlite'] satisfies DialectName[])('migration 0004 on %s
           })
           .execute();
       }
+      // Before 0004 a store counts the table (the aggregates are not there yet).
+      const early = await createAgentcoreTask({ database: database.url, migrate: false, logger: silentLogger });
+      try {
+        expect((await early.tracker.getTaskStats()).total).toBe(20);
+        expect(await listCount(early, { module: 'm1' })).toEqual({ count: 10, exact: true });
+      } finally {
+        await early.close();
+      }
       expect(await migrateToLatest(db, dialect)).toEqual(['0004_stats_aggregates']);
       expect(await pending(db)).toBe(false);
       const { rows } = await sql<{ n: string }>`select sum(n) as n from agentcore_task_stats

@@ -8,21 +8,22 @@
  * once the migrations have committed, counts the runs with `rebuildAggregates` in short transactions (writers wait at
  * most one chunk) and then deletes the marker. One process counts at a time (a session advisory lock, not waited for);
  * if it dies, the marker stays and the next `migrateToLatest` counts again from the start (a recount is idempotent).
- * MySQL/MariaDB and SQLite run no migration transaction: `0004` counts there itself, online, with the marker stored
- * around the count.
+ * MySQL/MariaDB and SQLite run no migration transaction: `0004` counts there itself, online, before it is recorded.
  *
- * While the marker is there, readers do not use the aggregates (`AggregatesReadiness`): they count the table, as for
- * filters the aggregates do not cover.
+ * Until `0004` is recorded and while the marker is there, readers do not use the aggregates (`AggregatesReadiness`):
+ * they count the table, as for filters the aggregates do not cover.
  */
 import { type Kysely, sql } from 'kysely';
 import type { DialectName } from '../dialect.js';
-import { CONFIG_TABLE } from '../schema.js';
+import { CONFIG_TABLE, MIGRATION_TABLE } from '../schema.js';
 import { type RebuildOptions, type RebuildResult, rebuildAggregates } from './rebuild.js';
-import { STATS_TABLE, type StatsTables } from './table.js';
+import type { StatsTables } from './table.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the config and aggregate tables, used before the table types apply (migrations).
 type AnyDb = Kysely<any>;
 
+/** The migration that installs the aggregates. */
+export const AGGREGATES_MIGRATION = '0004_stats_aggregates';
 /** The config-table key whose row says that the aggregates do not count every run yet. */
 export const BACKFILL_KEY = 'stats:backfill';
 /**
@@ -33,7 +34,7 @@ export const PG_BACKFILL_LOCK = 7_415_902_305_117;
 /** While a backfill is pending, readers look again at most this often. */
 export const READINESS_RECHECK_MS = 1_000;
 
-/** Stores the marker (idempotent). In the migration, in the transaction that installs the triggers on PostgreSQL. */
+/** Stores the marker (idempotent). In migration 0004 on PostgreSQL, in the transaction that installs the triggers. */
 export async function markBackfillPending(db: AnyDb, dialect: DialectName): Promise<void> {
   const row = {
     key: BACKFILL_KEY,
@@ -50,7 +51,7 @@ export async function markBackfillPending(db: AnyDb, dialect: DialectName): Prom
 }
 
 /** Deletes the marker: the aggregates count every run. */
-export async function clearBackfillPending(db: AnyDb): Promise<void> {
+async function clearBackfillPending(db: AnyDb): Promise<void> {
   await db.deleteFrom(CONFIG_TABLE).where('key', '=', BACKFILL_KEY).execute();
 }
 
@@ -84,7 +85,8 @@ export async function backfillAggregates(
 ): Promise<BackfillResult> {
   if (!(await backfillPending(db))) return { state: 'none' };
   if (dialect !== 'postgres') {
-    // Not left by 0004 there (it counts in the migration); a recount is safe while another runs.
+    // 0004 leaves none there (it counts in the migration); a marker stored by hand is honoured, without a lock (a
+    // recount is safe while another runs).
     const result = await rebuildAggregates(db, dialect, options);
     await clearBackfillPending(db);
     return { state: 'done', ...result };
@@ -108,9 +110,9 @@ export async function backfillAggregates(
 }
 
 /**
- * Whether the aggregates count every run, for one store's readers: `false` while a backfill is pending. Once it is
- * seen done, that is remembered for good (no query); while pending, the marker is read again at most once per
- * `recheckMs`, concurrent callers sharing one read.
+ * Whether the aggregates count every run, for one store's readers: `false` before migration 0004 is recorded and
+ * while its backfill is pending. Once seen ready, that is remembered for good (no query); until then it is read again
+ * at most once per `recheckMs`, concurrent callers sharing one read.
  */
 export class AggregatesReadiness {
   #ready = false;
@@ -143,10 +145,18 @@ export class AggregatesReadiness {
   }
 
   async #check(db: AnyDb): Promise<boolean> {
-    // The aggregate table first: it and the marker commit together (PostgreSQL) or the marker comes first (elsewhere),
-    // so a table seen before the marker is looked for never means "ready" too early. Before 0004 this fails, as the
-    // aggregate read itself would.
-    await sql`select 1 from ${sql.table(STATS_TABLE)} where 1 = 0`.execute(db);
-    return !(await backfillPending(db));
+    // One statement, so one snapshot: migration 0004 recorded (on PostgreSQL in the transaction that stores the
+    // marker; elsewhere after its count) and no marker.
+    const row = await db
+      .selectNoFrom((eb) => [
+        eb
+          .selectFrom(MIGRATION_TABLE)
+          .where('name', '=', AGGREGATES_MIGRATION)
+          .select(eb.fn.countAll().as('n'))
+          .as('installed'),
+        eb.selectFrom(CONFIG_TABLE).where('key', '=', BACKFILL_KEY).select(eb.fn.countAll().as('n')).as('pending'),
+      ])
+      .executeTakeFirstOrThrow();
+    return Number(row.installed) > 0 && Number(row.pending) === 0;
   }
 }

@@ -16,7 +16,6 @@ export {
   BACKFILL_KEY,
   type BackfillResult,
   backfillAggregates,
-  clearBackfillPending,
   markBackfillPending,
   PG_BACKFILL_LOCK,
 } from './backfill.js';
