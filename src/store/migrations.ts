@@ -4,6 +4,7 @@ import { type Kysely, type Migration, Migrator, sql } from 'kysely';
 type AnyKysely = Kysely<any>;
 
 import {
+  AGGREGATES_MIGRATION,
   backfillAggregates,
   installAggregates,
   markBackfillPending,
@@ -127,7 +128,7 @@ export function migrationsFor(dialect: DialectName): Record<string, Migration> {
     // 12 s per million runs), so it only records that the count is pending, and `migrateToLatest` counts online after
     // the commit. Elsewhere no transaction: the online, chunked recount of `rebuild-stats` runs here. Readers ignore
     // the aggregates until this migration is recorded and no count is pending. See `aggregates/backfill.ts`.
-    '0004_stats_aggregates': {
+    [AGGREGATES_MIGRATION]: {
       async up(db: AnyKysely) {
         if (dialect === 'postgres') {
           await installAggregates(db, dialect);

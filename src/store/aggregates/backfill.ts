@@ -22,7 +22,7 @@ import type { StatsTables } from './table.js';
 // biome-ignore lint/suspicious/noExplicitAny: the config and aggregate tables, used before the table types apply (migrations).
 type AnyDb = Kysely<any>;
 
-/** The migration that installs the aggregates. */
+/** The migration that installs the aggregates (its name in `agentcore_task_migration`). */
 export const AGGREGATES_MIGRATION = '0004_stats_aggregates';
 /** The config-table key whose row says that the aggregates do not count every run yet. */
 export const BACKFILL_KEY = 'stats:backfill';

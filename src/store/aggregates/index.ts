@@ -12,6 +12,7 @@ import { createSqliteTriggers } from './sqlite.js';
 import { createStatsTable } from './table.js';
 
 export {
+  AGGREGATES_MIGRATION,
   AggregatesReadiness,
   BACKFILL_KEY,
   type BackfillResult,
