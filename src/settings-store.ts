@@ -11,6 +11,7 @@ import {
   settingsFromWire,
   validateCodeSettings,
 } from './settings.js';
+import { BACKFILL_KEY } from './store/aggregates/backfill.js';
 import type { SqlDialect } from './store/dialect.js';
 import type { Database } from './store/schema.js';
 
@@ -82,9 +83,12 @@ export class SettingsStore {
     return this.get();
   }
 
-  /** Removes every run-time override (back to environment and code settings). */
+  /**
+   * Removes every run-time override (back to environment and code settings), and the recorders' stored positions
+   * with them. A pending stats backfill's marker stays: without it, reads would trust aggregates not yet counted.
+   */
   async reset(): Promise<void> {
-    await this.db.deleteFrom('agentcore_task_config').execute();
+    await this.db.deleteFrom('agentcore_task_config').where('key', '!=', BACKFILL_KEY).execute();
   }
 }
 

@@ -13,7 +13,12 @@ import {
   TaskStatus,
   type TaskStatusValue,
 } from '../../src/index.js';
-import { countsFromAggregates, rebuildAggregates, seriesFromAggregates } from '../../src/store/aggregates/index.js';
+import {
+  backfillAggregates,
+  countsFromAggregates,
+  rebuildAggregates,
+  seriesFromAggregates,
+} from '../../src/store/aggregates/index.js';
 import { connectDatabase } from '../../src/store/connect.js';
 import type { DialectName, SqlDialect } from '../../src/store/dialect.js';
 import { seriesRange } from '../../src/store/execution-store.js';
@@ -467,6 +472,10 @@ describe.each(DIALECTS)('migration 0004 on %s', (dialectName) => {
       const result = await migrator();
       expect(result.error).toBeUndefined();
       expect(result.results?.map((r) => r.migrationName)).toContain('0004_stats_aggregates');
+      // PostgreSQL counts after the migration's transaction (what `migrateToLatest` runs next); elsewhere 0004 did.
+      expect(await backfillAggregates(db, dialectName)).toMatchObject(
+        dialectName === 'postgres' ? { state: 'done', runs: 30 } : { state: 'none' },
+      );
       await expectAggregatesExact(db as AnyDb);
       expect(
         Number((await sql<{ n: number }>`select count(*) as n from agentcore_task_stats`.execute(db)).rows[0].n),

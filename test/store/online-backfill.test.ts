@@ -241,6 +241,9 @@ describe('pending stats backfill on postgres', () => {
         exact: true,
       });
       expect(await listCount(tasks, { module: 'fresh' })).toEqual({ count: 30, exact: true });
+      // Resetting the settings (DELETE config) keeps the marker: the aggregates are still not counted.
+      await tasks.settings.reset();
+      expect(await pending(db)).toBe(true);
       // The series too (30 days; old runs span about 22 of them).
       const month = await tasks.tracker.getTaskStats({ granularity: 'month' });
       const { rows } = await sql<{ n: string }>`select count(*) as n from agentcore_task_execution
