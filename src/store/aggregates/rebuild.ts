@@ -56,7 +56,8 @@ type AnyDb = Kysely<any>;
 
 /**
  * Recounts `agentcore_task_stats` from `agentcore_task_execution`; see the file comment for how it stays exact while
- * writers run. `db` may be a transaction (the PostgreSQL migration): then every chunk runs in it.
+ * writers run. `db` may be a transaction or a single connection: then every chunk runs in it (the PostgreSQL
+ * backfill runs on the connection that holds its advisory lock).
  */
 export async function rebuildAggregates(
   db: AnyDb,
