@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentcoreTask, createAgentcoreTask, silentLogger } from '../../src/index.js';
 import { recordQueues } from '../../src/queue/bullmq/index.js';
-import { positionKey } from '../../src/queue/bullmq/recorder-position.js';
+import { loadPosition, positionKey } from '../../src/queue/bullmq/recorder-position.js';
 import { QueueRecording, type RecorderEvents, type RecorderQueue } from '../../src/queue/bullmq/recorder-queue.js';
 import { useTestDatabase } from '../helpers/databases.js';
 import { connection, onPostgres, Queue, QueueEvents, queuesAt, sleep, useQueues, Worker, waitFor } from './helpers.js';
@@ -209,6 +209,15 @@ describe('recorder: events the stream never delivered (postgres)', () => {
       return rows.length === 40 && rows.every((r) => r.status === 'SUCCESS');
     });
     await first.close(); // stores its position
+    // The stored position's time is when its last event's writes landed. A job that finished after it (possible on
+    // bullmq 6's PostgreSQL backend, whose event reader really skips events: the check, not an event, finished that
+    // run) is one a restarted recorder must record again; every job that finished before it must stay unrecorded.
+    const position = await loadPosition(tasks.db, positionKey(queue.name));
+    expect(position).not.toBeNull();
+    const after = new Set<string>();
+    for (const job of await queue.getJobs(['completed'], 0, -1))
+      if (job?.id && (job.finishedOn ?? 0) >= (position?.at ?? 0)) after.add(job.id);
+    expect(after.size).toBeLessThan(40);
     // The runs are cleaned up (retention) while BullMQ keeps the jobs (five pages of the completed set).
     await tasks.db.deleteFrom('agentcore_task_execution').where('queue_name', '=', queue.name).execute();
     await sleep(20);
@@ -217,8 +226,9 @@ describe('recorder: events the stream never delivered (postgres)', () => {
     const second = await record(queue.name, () => false, CHECK_MS, 0);
     await sleep(5 * CHECK_MS);
     expect(await second.idle()).toBe(true);
-    expect(await runsOf(queue.name)).toEqual([]);
-    expect(second.stats().checkedWrites).toBe(0);
+    const back = (await runsOf(queue.name)).map((r) => r.task_id);
+    for (const taskId of back) expect(after.has(taskId), `run ${taskId} brought back`).toBe(true);
+    if (!onPostgres) expect(back).toEqual([]);
     await second.close();
   });
 
