@@ -208,6 +208,20 @@ describe('recorder: events the stream never delivered (postgres)', () => {
       const rows = await runsOf(queue.name);
       return rows.length === 40 && rows.every((r) => r.status === 'SUCCESS');
     });
+    // Every event the stream will deliver is read before the position is stored (the runs can be finished by the
+    // check before their events arrive; an event read only after the restart is rightly recorded again).
+    let seen = -1;
+    await waitFor(
+      'the event stream read to its end',
+      async () => {
+        const events = first.stats().events;
+        const quiet = events === seen;
+        seen = events;
+        return quiet;
+      },
+      15_000,
+      1_000,
+    );
     await first.close(); // stores its position
     // The stored position's time is when its last event's writes landed. A job that finished after it (possible on
     // bullmq 6's PostgreSQL backend, whose event reader really skips events: the check, not an event, finished that
