@@ -13,20 +13,10 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ExecutionStore } from '../../src/store/execution-store.js';
 import { type ImportSummary, importJsonLines } from '../../src/store/import.js';
+import { prng } from '../../test/helpers/prng.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
-
-/** mulberry32: small, fast and seeded, so every bench run loads the same rows. */
-function prng(seed: number) {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Run number `i` (1-based) as one JSON line, times relative to `now`. */
 export function runLine(i: number, now: number, random: () => number): string {

@@ -4,6 +4,7 @@
  */
 import type { AgentcoreTask } from '../../src/index.js';
 import type { TaskStatusValue } from '../../src/status.js';
+import { prng } from '../helpers/prng.js';
 
 export const USERS = {
   a: { id: 1, username: 'alice' },
@@ -30,17 +31,6 @@ const MODULES = ['billing', 'reports', 'mail'];
 const VERBS = ['send', 'build', 'sync'];
 const TENANTS = ['acme', 'globex', 'initech'];
 const CREATORS = [USERS.a.id, USERS.b.id, USERS.a.id, USERS.admin.id, null, USERS.b.id, USERS.a.id];
-
-/** mulberry32: a small seeded PRNG, so every run of the suite sees the same rows. */
-function prng(seed: number) {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOUR = 3_600_000;
 export const SPREAD_START = Date.UTC(2024, 2, 1); // 2024-03-01

@@ -11,7 +11,9 @@ import {
 } from '../../src/index.js';
 import type { CleanupResult } from '../../src/maintenance/cleanup.js';
 import { compactAggregates } from '../../src/store/aggregates/index.js';
+import { expectAggregatesExact } from '../helpers/aggregates.js';
 import { DIALECTS, useTestDatabase } from '../helpers/databases.js';
+import { prng } from '../helpers/prng.js';
 
 /**
  * Compaction of the stats aggregates: after writes on several connections (so that keys spread over shards) and
@@ -27,50 +29,6 @@ const DAY = 86_400_000;
 const STATUSES = Object.values(TaskStatus).filter((s) => typeof s === 'string') as TaskStatusValue[];
 const MODULES = ['m1', 'm2'];
 const NAMES = ['t1', 't2'];
-
-/** mulberry32: the ops are the same every run (their interleaving is not). */
-function prng(seed: number) {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * The aggregate table (summed over shards) equals `count(*)` of the table per hour, day and all time, and per creator
- * (zeros ignored): the check of test/store/aggregates.test.ts (not exported there).
- */
-async function expectAggregatesExact(db: AnyDb) {
-  const { rows: runs } = await sql<{
-    created_at: Date | string;
-    created_by_id: string | null;
-    module: string;
-    task_name: string;
-    status: string;
-  }>`select created_at, created_by_id, module, task_name, status from agentcore_task_execution`.execute(db);
-  const expected = new Map<string, number>();
-  for (const r of runs) {
-    const at = new Date(r.created_at).toISOString();
-    const creator = r.created_by_id === null ? '' : `=${r.created_by_id}`;
-    const key = `${r.module}|${r.task_name}|${r.status}`;
-    for (const row of [`h|${at.slice(0, 13)}|*`, `d|${at.slice(0, 10)}|*`, 't||*', `c||${creator}`]) {
-      expected.set(`${row}|${key}`, (expected.get(`${row}|${key}`) ?? 0) + 1);
-    }
-  }
-  const { rows } = await sql<Record<string, string> & { n: number | string }>`select grain, bucket, creator, module,
-    task_name, status, sum(n) as n from agentcore_task_stats
-    group by grain, bucket, creator, module, task_name, status`.execute(db);
-  const actual = new Map<string, number>();
-  for (const r of rows) {
-    if (Number(r.n) !== 0)
-      actual.set(`${r.grain}|${r.bucket}|${r.creator}|${r.module}|${r.task_name}|${r.status}`, Number(r.n));
-  }
-  expect(Object.fromEntries([...actual].sort())).toEqual(Object.fromEntries([...expected].sort()));
-  return runs.length;
-}
 
 /** How the aggregate table looks: rows, keys, keys with more than one row, rows counting 0. */
 async function shape(db: AnyDb) {

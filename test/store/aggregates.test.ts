@@ -28,6 +28,7 @@ import { mysqlDialect } from '../../src/store/mysql/dialect.js';
 import { postgresDialect } from '../../src/store/postgres/dialect.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from '../../src/store/schema.js';
 import { sqliteDialect } from '../../src/store/sqlite/dialect.js';
+import { expectAggregatesExact } from '../helpers/aggregates.js';
 import { DIALECTS, useTestDatabase } from '../helpers/databases.js';
 
 /**
@@ -50,48 +51,6 @@ const STATUSES = Object.values(TaskStatus).filter((s) => typeof s === 'string') 
 const MODULES = ['m1', 'm2', 'm3'];
 const NAMES = ['t1', 't2'];
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
-
-/** The runs with their counted columns, as the table holds them now. */
-async function tableRows(db: AnyDb) {
-  const { rows } = await sql<{
-    created_at: Date | string;
-    created_by_id: string | null;
-    module: string;
-    task_name: string;
-    status: string;
-  }>`select created_at, created_by_id, module, task_name, status from agentcore_task_execution`.execute(db);
-  return rows;
-}
-
-/** The aggregate table (summed over shards) equals `count(*)` of the table per hour, day and all time (zeros ignored). */
-async function expectAggregatesExact(db: AnyDb) {
-  const expected = new Map<string, number>();
-  for (const r of await tableRows(db)) {
-    const at = new Date(r.created_at).toISOString();
-    const creator = r.created_by_id === null ? '' : `=${r.created_by_id}`;
-    const key = `${r.module}|${r.task_name}|${r.status}`;
-    // Rollups (creator '*') per hour, day and all time; per creator, all time only (grain 'c').
-    for (const row of [`h|${at.slice(0, 13)}|*`, `d|${at.slice(0, 10)}|*`, 't||*', `c||${creator}`]) {
-      expected.set(`${row}|${key}`, (expected.get(`${row}|${key}`) ?? 0) + 1);
-    }
-  }
-  const { rows } = await sql<{
-    grain: string;
-    bucket: string;
-    creator: string;
-    module: string;
-    task_name: string;
-    status: string;
-    n: number | string;
-  }>`select grain, bucket, creator, module, task_name, status, sum(n) as n from agentcore_task_stats
-    group by grain, bucket, creator, module, task_name, status`.execute(db);
-  const actual = new Map<string, number>();
-  for (const r of rows) {
-    if (Number(r.n) !== 0)
-      actual.set(`${r.grain}|${r.bucket}|${r.creator}|${r.module}|${r.task_name}|${r.status}`, Number(r.n));
-  }
-  expect(Object.fromEntries([...actual].sort())).toEqual(Object.fromEntries([...expected].sort()));
-}
 
 /** `stats()` as `count(*) … group by` over the table computes it (the store's own fallback query). */
 async function statsFromTable(db: AnyDb, dialect: SqlDialect, options: StatsOptions) {

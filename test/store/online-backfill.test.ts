@@ -15,6 +15,7 @@ import { seriesRange } from '../../src/store/execution-store.js';
 import { migrateToLatest, migrationsFor } from '../../src/store/migrations.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from '../../src/store/schema.js';
 import { runCli } from '../cli/cli.js';
+import { expectAggregatesExact } from '../helpers/aggregates.js';
 import { useTestDatabase } from '../helpers/databases.js';
 
 /**
@@ -59,29 +60,6 @@ async function fillPostgres(db: AnyDb, runs: number) {
 async function pending(db: AnyDb): Promise<boolean> {
   const rows = await db.selectFrom('agentcore_task_config').select('key').where('key', '=', BACKFILL_KEY).execute();
   return rows.length > 0;
-}
-
-/** The aggregate table (summed over shards) equals `count(*)` of the table per hour, day, all time and creator. */
-async function expectAggregatesExact(db: AnyDb) {
-  const { rows: expected } = await sql<{ k: string; n: string }>`
-    with runs as (
-      select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24') as h, coalesce('=' || created_by_id, '') as c,
-        module || '|' || task_name || '|' || status as key
-      from agentcore_task_execution
-    )
-    select 'h|' || h || '|*|' || key as k, count(*) as n from runs group by h, key
-    union all select 'd|' || substr(h, 1, 10) || '|*|' || key, count(*) from runs group by substr(h, 1, 10), key
-    union all select 't||*|' || key, count(*) from runs group by key
-    union all select 'c||' || c || '|' || key, count(*) from runs group by c, key`.execute(db);
-  const { rows: actual } = await sql<{ k: string; n: string }>`
-    select grain || '|' || bucket || '|' || creator || '|' || module || '|' || task_name || '|' || status as k,
-      sum(n) as n
-    from agentcore_task_stats group by grain, bucket, creator, module, task_name, status having sum(n) <> 0`.execute(
-    db,
-  );
-  const asMap = (rows: Array<{ k: string; n: string }>) =>
-    Object.fromEntries(rows.map((r) => [r.k, Number(r.n)]).sort(([a], [b]) => String(a).localeCompare(String(b))));
-  expect(asMap(actual)).toEqual(asMap(expected));
 }
 
 type Counts = Record<string, number>;
