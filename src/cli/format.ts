@@ -1,6 +1,6 @@
 /** Human-readable output of the CLI: tables, durations, JSON, and a progress display for long operations. */
 import { ValidationError } from '../errors.js';
-import { UsageError } from './command.js';
+import { type CliIo, UsageError } from './command.js';
 
 /** A plain-text table with a header row, columns padded to their widest cell. */
 export function renderTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
@@ -59,6 +59,11 @@ export async function asUsage<T>(fn: () => T | Promise<T>, flags: Record<string,
     }
     throw error;
   }
+}
+
+/** Progress on stderr (stdout stays clean for --json); a bar only when stderr is a terminal. */
+export function progressSink(io: Pick<CliIo, 'stderr'>): ProgressSink {
+  return { write: (text) => io.stderr(text), isTTY: process.stderr.isTTY === true };
 }
 
 /** Where progress goes: a redrawn bar on a terminal, otherwise a line now and then (logs, CI, pipes). */

@@ -1,7 +1,7 @@
 import { DEFAULT_CLEANUP_BATCH_SIZE } from '../../maintenance/names.js';
 import { type CliIo, type Command, EXIT, intOption, parseCommandArgs, UsageError } from '../command.js';
 import { DATABASE_HELP, databaseUrl, withTasks } from '../database.js';
-import { asUsage, json, Progress, type ProgressSink } from '../format.js';
+import { asUsage, json, Progress, progressSink } from '../format.js';
 
 const DAY_MS = 86_400_000;
 
@@ -86,11 +86,6 @@ async function run(args: string[], io: CliIo): Promise<number> {
       `Compacted the stats aggregates: ${compacted.scanned} rows read, ${compacted.folded} folded, ${compacted.removed} removed (${(compacted.ms / 1000).toFixed(1)} s).\n`,
     );
   return EXIT.OK;
-}
-
-/** Progress on stderr (stdout stays clean for --json); a bar only when stderr is a terminal. */
-function progressSink(io: CliIo): ProgressSink {
-  return { write: (text) => io.stderr(text), isTTY: process.stderr.isTTY === true };
 }
 
 const cleanup: Command = { help, run };

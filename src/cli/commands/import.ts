@@ -2,7 +2,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { DEFAULT_IMPORT_BATCH_SIZE, importJsonLines, MAX_IMPORT_BATCH_SIZE } from '../../store/import.js';
 import { type CliIo, type Command, EXIT, intOption, parseCommandArgs, UsageError } from '../command.js';
 import { DATABASE_HELP, databaseUrl, withTasks } from '../database.js';
-import { json, Progress, type ProgressSink } from '../format.js';
+import { json, Progress, progressSink } from '../format.js';
 
 const help = `Usage: agentcore-task import [options] FILE|-
 
@@ -105,11 +105,6 @@ async function run(args: string[], io: CliIo): Promise<number> {
     );
   }
   return summary.bad > 0 ? EXIT.FAILURE : EXIT.OK;
-}
-
-/** Progress on stderr (stdout stays clean for --json); a bar only when stderr is a terminal. */
-function progressSink(io: CliIo): ProgressSink {
-  return { write: (text) => io.stderr(text), isTTY: process.stderr.isTTY === true };
 }
 
 const importCommand: Command = { help, run };

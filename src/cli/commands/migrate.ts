@@ -2,7 +2,7 @@ import { type BackfillResult, backfillAggregates } from '../../store/aggregates/
 import { migrateToLatest, migrationsFor } from '../../store/migrations.js';
 import { type CliIo, type Command, EXIT, parseCommandArgs, UsageError } from '../command.js';
 import { DATABASE_HELP, databaseUrl, hidePassword, withTasks } from '../database.js';
-import { json, Progress, type ProgressSink } from '../format.js';
+import { json, Progress, progressSink } from '../format.js';
 
 const help = `Usage: agentcore-task migrate [options]
 
@@ -73,11 +73,6 @@ async function run(args: string[], io: CliIo): Promise<number> {
 /** `"none"`, `"elsewhere"`, or `{ "runs", "chunks", "seconds" }` when this command counted the runs. */
 function backfillJson(backfill: BackfillResult, seconds: number) {
   return backfill.state === 'done' ? { runs: backfill.runs, chunks: backfill.chunks, seconds } : backfill.state;
-}
-
-/** Progress on stderr (stdout stays clean for --json); a bar only when stderr is a terminal. */
-function progressSink(io: CliIo): ProgressSink {
-  return { write: (text) => io.stderr(text), isTTY: process.stderr.isTTY === true };
 }
 
 const migrate: Command = { help, run };

@@ -1,7 +1,7 @@
 import { DEFAULT_REBUILD_BATCH_SIZE, rebuildAggregates } from '../../store/aggregates/index.js';
 import { type CliIo, type Command, EXIT, intOption, parseCommandArgs, UsageError } from '../command.js';
 import { DATABASE_HELP, databaseUrl, withTasks } from '../database.js';
-import { json, Progress, type ProgressSink } from '../format.js';
+import { json, Progress, progressSink } from '../format.js';
 
 const help = `Usage: agentcore-task rebuild-stats [options]
 
@@ -56,11 +56,6 @@ async function run(args: string[], io: CliIo): Promise<number> {
   }
   io.stdout(`Recounted ${result.runs} runs in ${result.chunks} transactions (${seconds} s).\n`);
   return EXIT.OK;
-}
-
-/** Progress on stderr (stdout stays clean for --json); a bar only when stderr is a terminal. */
-function progressSink(io: CliIo): ProgressSink {
-  return { write: (text) => io.stderr(text), isTTY: process.stderr.isTTY === true };
 }
 
 const rebuildStats: Command = { help, run };
