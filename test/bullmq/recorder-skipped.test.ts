@@ -272,8 +272,11 @@ describe('recorder: events the stream never delivered (postgres)', () => {
     await sleep(6 * CHECK_MS); // longer than the check needed above
     expect(await s.recording.idle()).toBe(true);
     for (const taskId of s.allDropped) expect(await tasks.tracker.getTask(taskId), taskId).toBeNull();
+    // On the PostgreSQL backend the stream may also skip such a job's `active` event by itself: its run is then still
+    // PENDING. Either way it is not finished, which is what the check exists for.
+    const unfinished = onPostgres ? ['PENDING', 'STARTED'] : ['STARTED'];
     for (const taskId of s.completedDropped)
-      expect(await tasks.tracker.getTask(taskId), taskId).toMatchObject({ status: 'STARTED' });
+      expect(unfinished, taskId).toContain((await tasks.tracker.getTask(taskId))?.status);
     expect(s.recording.stats().checkedWrites).toBe(0);
     await s.recording.close();
   });
