@@ -23,6 +23,7 @@ import { createChangeFeed, type RealtimeOption } from './realtime/select.js';
 import { closeRedis, connectRedis, type RedisConnection, type RedisLike, type RedisOption } from './redis.js';
 import type { Settings } from './settings.js';
 import { SettingsStore } from './settings-store.js';
+import { backfillAggregates } from './store/aggregates/index.js';
 import { connectDatabase, type DatabaseOption } from './store/connect.js';
 import type { SqlDialect } from './store/dialect.js';
 import { ExecutionStore } from './store/execution-store.js';
@@ -285,7 +286,18 @@ export async function createAgentcoreTask(options: AgentcoreTaskOptions = {}): P
       logger,
     });
     instance = new AgentcoreTask(db, dialect, owned, { ...options, logger }, feed, redis);
-    if (options.migrate !== false) await migrateToLatest(db, dialect.name);
+    if (options.migrate !== false) {
+      await migrateToLatest(db, dialect.name, { backfill: false });
+      // The count of the runs stored before the aggregates (PostgreSQL, migration 0004) is an optimisation: until it
+      // is done, stats and counts read the table. A failure here (a statement_timeout, a lost connection) must not stop
+      // the application from starting; the next start, or `agentcore-task migrate`, counts again.
+      await backfillAggregates(db, dialect.name).catch((error: unknown) =>
+        logger.warn(
+          { err: error },
+          'agentcore-task: counting the stored runs into the stats aggregates failed; stats read the table until `agentcore-task migrate` succeeds',
+        ),
+      );
+    }
   } catch (error) {
     await feed?.close().catch(() => {});
     if (redis?.owned) await closeRedis(redis.client);

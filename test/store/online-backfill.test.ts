@@ -421,3 +421,47 @@ describe('agentcore-task migrate over existing runs on postgres', () => {
     }
   });
 });
+
+describe('stats backfill that fails at application start on postgres', () => {
+  const database = useTestDatabase('postgres');
+
+  it('the application starts anyway (a warning, stats count the table); rebuild-stats then ends the pending count', async () => {
+    const db = await before0004(database.url);
+    const holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await fillPostgres(db, 3_000);
+      expect(await migrateToLatest(db, 'postgres', { backfill: false })).toEqual(['0004_stats_aggregates']);
+      expect(await pending(db)).toBe(true);
+      // The count cannot get at the aggregate table within the database's lock_timeout: it fails.
+      await sql
+        .raw(`alter database "${new URL(database.url).pathname.slice(1)}" set lock_timeout = '300ms'`)
+        .execute(db);
+      await holder.query('begin');
+      await holder.query('lock table agentcore_task_stats in access exclusive mode');
+      const warnings: string[] = [];
+      const logger = { ...silentLogger, warn: (_: unknown, message?: string) => void warnings.push(String(message)) };
+      const tasks = await createAgentcoreTask({ database: database.url, realtime: false, logger });
+      try {
+        expect(warnings.some((w) => w.includes('counting the stored runs into the stats aggregates failed'))).toBe(
+          true,
+        );
+        await holder.query('rollback');
+        expect(await pending(db)).toBe(true);
+        // Meanwhile stats count the table, exactly.
+        await expectStatsExact(tasks, db);
+
+        const rebuilt = await runCli(['rebuild-stats', '--json', '--database', database.url]);
+        expect(rebuilt.code, rebuilt.stderr).toBe(0);
+        expect(JSON.parse(rebuilt.stdout)).toMatchObject({ runs: 3_000 });
+        expect(await pending(db)).toBe(false);
+        await expectAggregatesExact(db);
+      } finally {
+        await tasks.close();
+      }
+    } finally {
+      await holder.end();
+      await db.destroy();
+    }
+  });
+});

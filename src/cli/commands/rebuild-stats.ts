@@ -1,4 +1,4 @@
-import { DEFAULT_REBUILD_BATCH_SIZE, rebuildAggregates } from '../../store/aggregates/index.js';
+import { DEFAULT_REBUILD_BATCH_SIZE, recountAggregates } from '../../store/aggregates/index.js';
 import { type CliIo, type Command, EXIT, intOption, parseCommandArgs, UsageError } from '../command.js';
 import { DATABASE_HELP, databaseUrl, withTasks } from '../database.js';
 import { json, Progress, progressSink } from '../format.js';
@@ -10,7 +10,8 @@ them exact on every write; run this after rows were changed with the triggers of
 restore or replication that skips triggers), or to recover from any doubt. Online: runs are recounted first in
 chunks of whole hours, then in chunks of creators, one short transaction each, holding off writers of those runs
 only for that transaction (readers never wait); last, the daily and all-time rows are recomputed from the hourly
-ones. Also drops rows that count zero.
+ones. Also drops rows that count zero, and ends a pending count of migration 0004 (PostgreSQL): stats read the
+aggregates again afterwards.
 
 Options:
   --batch-size N   Runs per chunk, 1 to 1000000 (default: ${DEFAULT_REBUILD_BATCH_SIZE})
@@ -38,7 +39,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const result = await withTasks(url, io, {}, async (tasks) => {
     let progress: Progress | undefined;
     try {
-      return await rebuildAggregates(tasks.db, tasks.dialect.name, {
+      return await recountAggregates(tasks.db, tasks.dialect.name, {
         batchSize,
         onProgress: (counted, total) => {
           progress ??= new Progress(progressSink(io), 'recounting runs', total);

@@ -85,8 +85,8 @@ export async function backfillAggregates(
 ): Promise<BackfillResult> {
   if (!(await backfillPending(db))) return { state: 'none' };
   if (dialect !== 'postgres') {
-    // 0004 leaves none there (it counts in the migration); a marker stored by hand is honoured, without a lock (a
-    // recount is safe while another runs).
+    // 0004 leaves none there (it counts in the migration); a marker stored by hand is counted here, without a lock (a
+    // recount is safe while another runs). Processes that already read the aggregates keep reading them.
     const result = await rebuildAggregates(db, dialect, options);
     await clearBackfillPending(db);
     return { state: 'done', ...result };
@@ -104,9 +104,26 @@ export async function backfillAggregates(
       await clearBackfillPending(conn);
       return { state: 'done', ...result } as const;
     } finally {
-      await sql`select pg_advisory_unlock(${PG_BACKFILL_LOCK})`.execute(conn);
+      // A failing unlock must not hide the recount's own error (the lock goes with the session anyway).
+      await sql`select pg_advisory_unlock(${PG_BACKFILL_LOCK})`.execute(conn).catch(() => {});
     }
   });
+}
+
+/**
+ * A full recount (`rebuildAggregates`, what `agentcore-task rebuild-stats` runs) that also ends a pending backfill:
+ * a complete recount is one, so readers may use the aggregates afterwards (new processes at once, running ones at
+ * their next readiness check). Safe beside a backfill running elsewhere: each chunk of either replaces its rows
+ * exactly.
+ */
+export async function recountAggregates(
+  db: AnyDb,
+  dialect: DialectName,
+  options: RebuildOptions = {},
+): Promise<RebuildResult> {
+  const result = await rebuildAggregates(db, dialect, options);
+  await clearBackfillPending(db);
+  return result;
 }
 
 /**

@@ -19,6 +19,7 @@ export {
   backfillAggregates,
   markBackfillPending,
   PG_BACKFILL_LOCK,
+  recountAggregates,
 } from './backfill.js';
 export {
   type CompactOptions,

@@ -7,11 +7,15 @@
  * 1. The table in `created_at` order, in chunks of about `batchSize` runs cut on whole UTC hours: each chunk replaces
  *    its hours' rollup rows with a `count(*) … group by` of those runs. Triggers keep every hour exact once its chunk
  *    is done (a run that moves between hours moves its count with it).
- * 2. The creators in `created_by_id` order (runs without a creator first), in chunks of about `batchSize` runs (one
- *    creator's runs never split): each chunk replaces its creators' all-time rows the same way.
- * 3. One transaction recomputes the daily and all-time rollups from the (now exact) hourly ones.
+ * 2. One transaction recomputes the daily and all-time rollups from the (now exact) hourly ones.
+ * 3. The creators in `created_by_id` order, in chunks of about `batchSize` runs (one creator's runs never split):
+ *    each chunk replaces its creators' all-time rows the same way. The runs without a creator are often most of the
+ *    table (runs recorded from queues): on PostgreSQL and SQLite their rows are the all-time rollups minus every
+ *    creator's rows, one transaction that reads aggregate rows only; on MySQL/MariaDB they are counted, holding off
+ *    only writers of runs without a creator meanwhile.
  *
- * Writers wait at most one chunk; readers never wait. What "stop writers" means:
+ * Writers wait at most one chunk (a chunk is one hour's runs or one creator's runs at least), or one pass over
+ * aggregate rows; readers never wait. What "stop writers" means:
  *
  * - PostgreSQL: `LOCK TABLE … IN SHARE ROW EXCLUSIVE MODE` (blocks writes, not reads; two rebuilds take turns).
  * - MySQL/MariaDB: a locking read of the chunk's `created_at` (or `created_by_id`) index range under REPEATABLE READ:
@@ -136,8 +140,25 @@ export async function rebuildAggregates(
     from = to;
   }
 
-  // 2. Each creator's all-time rows, chunk by chunk of creators (in `created_by_id` order, the runs without a
-  // creator first); a creator's runs are never split between chunks. The key range of a chunk covers creators that
+  // 2. Daily and all-time rollups from the (now exact) hourly ones, with every hour held still.
+  await locked(db, dialect, async (trx) => {
+    // MySQL/MariaDB: hold every hourly row (writers' triggers upsert their hourly row first).
+    if (dialect === 'mysql') await sql`select count(*) from ${stats} where grain = 'h' lock in share mode`.execute(trx);
+    // Per-creator all-time rows of an older layout (grain 't', another creator than `*`) go too.
+    await sql`delete from ${stats} where grain in ('d', 't')`.execute(trx);
+    for (const [grain, bucket] of [
+      ['d', sql`substr(bucket, 1, 10)`],
+      ['t', sql`''`],
+    ] as const) {
+      await sql`insert into ${stats} (grain, bucket, creator, module, task_name, status, n)
+        select ${grain}, b, ${ALL_CREATORS}, module, task_name, status, sum(n) from (
+          select ${bucket} as b, module, task_name, status, n from ${stats} where grain = 'h' and creator = ${ALL_CREATORS}
+        ) as h group by b, module, task_name, status having sum(n) <> 0`.execute(trx);
+    }
+    return 0;
+  });
+  // 3. Each creator's all-time rows, chunk by chunk of creators (in `created_by_id` order, the runs without a
+  // creator last); a creator's runs are never split between chunks. The key range of a chunk covers creators that
   // no longer have runs too, so their rows go.
   type Chunk = { none: true } | { none: false; after?: string; upTo?: string };
   const creatorChunk = async (chunk: Chunk) =>
@@ -185,7 +206,6 @@ export async function rebuildAggregates(
         where ${keys}`.execute(trx);
       return Number(sum[0]?.n ?? 0);
     });
-  progress(await creatorChunk({ none: true }));
   for (let after: string | undefined; ; ) {
     const { rows } = await sql<{ id: string }>`select created_by_id as id from ${table}
       where created_by_id is not null ${after !== undefined ? sql`and created_by_id > ${after}` : sql``}
@@ -195,24 +215,28 @@ export async function rebuildAggregates(
     if (upTo === undefined) break;
     after = upTo;
   }
+  // Runs without a creator: on MySQL/MariaDB counted (a locking read of the index's null range holds off only their
+  // writers); elsewhere, where counting them would hold off every writer for as long, the all-time rollups (exact
+  // since step 2) minus every creator's rows (exact since their chunks), with writers held off meanwhile.
+  progress(
+    dialect === 'mysql'
+      ? await creatorChunk({ none: true })
+      : await locked(db, dialect, async (trx) => {
+          await sql`delete from ${stats} where grain = 'c' and bucket = '' and creator = ''`.execute(trx);
+          await sql`insert into ${stats} (grain, bucket, creator, module, task_name, status, n)
+            select 'c', '', '', module, task_name, status, sum(n) from (
+              select module, task_name, status, n from ${stats}
+              where grain = 't' and bucket = '' and creator = ${ALL_CREATORS}
+              union all
+              select module, task_name, status, -n from ${stats}
+              where grain = 'c' and bucket = '' and creator like '=%'
+            ) as x group by module, task_name, status having sum(n) <> 0`.execute(trx);
+          const { rows: sum } = await sql<{ n: number | string | null }>`select sum(n) as n from ${stats}
+            where grain = 'c' and bucket = '' and creator = ''`.execute(trx);
+          return Number(sum[0]?.n ?? 0);
+        }),
+  );
 
-  // 3. Daily and all-time rollups from the (now exact) hourly ones, with every hour held still.
-  await locked(db, dialect, async (trx) => {
-    // MySQL/MariaDB: hold every hourly row (writers' triggers upsert their hourly row first).
-    if (dialect === 'mysql') await sql`select count(*) from ${stats} where grain = 'h' lock in share mode`.execute(trx);
-    // Per-creator all-time rows of an older layout (grain 't', another creator than `*`) go too.
-    await sql`delete from ${stats} where grain in ('d', 't')`.execute(trx);
-    for (const [grain, bucket] of [
-      ['d', sql`substr(bucket, 1, 10)`],
-      ['t', sql`''`],
-    ] as const) {
-      await sql`insert into ${stats} (grain, bucket, creator, module, task_name, status, n)
-        select ${grain}, b, ${ALL_CREATORS}, module, task_name, status, sum(n) from (
-          select ${bucket} as b, module, task_name, status, n from ${stats} where grain = 'h' and creator = ${ALL_CREATORS}
-        ) as h group by b, module, task_name, status having sum(n) <> 0`.execute(trx);
-    }
-    return 0;
-  });
   return { runs, chunks: chunks + 1 };
 }
 
