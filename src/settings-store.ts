@@ -12,6 +12,7 @@ import {
   validateCodeSettings,
 } from './settings.js';
 import { BACKFILL_KEY } from './store/aggregates/backfill.js';
+import { CLEANUP_CUTOFF_KEY } from './store/cleanup-cutoff.js';
 import type { SqlDialect } from './store/dialect.js';
 import type { Database } from './store/schema.js';
 
@@ -85,10 +86,14 @@ export class SettingsStore {
 
   /**
    * Removes every run-time override (back to environment and code settings), and the recorders' stored positions
-   * with them. A pending stats backfill's marker stays: without it, reads would trust aggregates not yet counted.
+   * with them. A pending stats backfill's marker stays (without it, reads would trust aggregates not yet counted), and
+   * so does the newest cleanup cutoff (without it, recovery of finished queue jobs could bring deleted runs back).
    */
   async reset(): Promise<void> {
-    await this.db.deleteFrom('agentcore_task_config').where('key', '!=', BACKFILL_KEY).execute();
+    await this.db
+      .deleteFrom('agentcore_task_config')
+      .where('key', 'not in', [BACKFILL_KEY, CLEANUP_CUTOFF_KEY])
+      .execute();
   }
 }
 

@@ -4,6 +4,7 @@ import { ValidationError } from '../errors.js';
 import type { DeletedExecution } from '../realtime/feed.js';
 import type { Settings } from '../settings.js';
 import { TaskStatus } from '../status.js';
+import { raiseCleanupCutoff } from '../store/cleanup-cutoff.js';
 import type { ExecutionStore } from '../store/execution-store.js';
 import type { Database } from '../store/schema.js';
 import {
@@ -107,6 +108,8 @@ export async function cleanupOldExecutions(
   const cutoff = new Date(Date.now() - retentionDays * DAY_MS);
   const dbCutoff = store.dialect.toDbDate(cutoff);
   const { db, dialect } = store;
+  // Stored before anything is deleted: the recovery of finished queue jobs must not bring these runs back.
+  await raiseCleanupCutoff(db, dialect, cutoff);
   // The sort key as text that sorts like the column: UTC with fixed width, so keys compare as strings in Node.
   const keyAt: RawBuilder<string> =
     dialect.name === 'postgres'

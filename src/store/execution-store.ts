@@ -65,6 +65,9 @@ export interface BatchUpdate {
   full: boolean;
 }
 
+/** `backdate` leaves a time alone that is at most this late (ms). */
+export const BACKDATE_TOLERANCE_MS = 100;
+
 /** What every write reports about the run it changed: enough for the change feed and the BullMQ recorders. */
 export interface ChangedRun {
   id: number;
@@ -731,6 +734,42 @@ export class ExecutionStore {
       .set({ status, finished_at: null, updated_at: this.now() as never })
       .where('id', '=', id)
       .where('status', '=', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Moves a run's times back to when its job really was added, started and finished, for writes made from a read of
+   * the queue well after the fact (the recorder after a gap, or for events the stream never delivered), whose
+   * timestamps are those of the write. Only ever earlier: `created_at` when later than `createdAt`, `started_at` when
+   * empty or later than `startedAt`, `finished_at` when set and later than `finishedAt` (later by more than
+   * `BACKDATE_TOLERANCE_MS`). Returns whether a row changed.
+   */
+  async backdate(taskId: string, times: { createdAt?: Date; startedAt?: Date; finishedAt?: Date }): Promise<boolean> {
+    const at = (d: Date) => sql`${this.dialect.toDbDate(d)}`;
+    // A time less than this much late is left as written (the event path's writes trail the job by a few ms).
+    const late = (d: Date) => at(new Date(d.getTime() + BACKDATE_TOLERANCE_MS));
+    const set: Record<string, unknown> = {};
+    const changes = [];
+    for (const [column, time] of [
+      ['created_at', times.createdAt],
+      ['started_at', times.startedAt],
+      ['finished_at', times.finishedAt],
+    ] as const) {
+      if (!time) continue;
+      const ref = sql.ref(column);
+      // `started_at` is also filled in when empty; the others are always set by then.
+      const change =
+        column === 'started_at' ? sql`(${ref} is null or ${ref} > ${late(time)})` : sql`${ref} > ${late(time)}`;
+      set[column] = sql`case when ${change} then ${at(time)} else ${ref} end`;
+      changes.push(change);
+    }
+    if (changes.length === 0) return false;
+    const result = await this.db
+      .updateTable('agentcore_task_execution')
+      .set(set as never)
+      .where('task_id', '=', taskId)
+      .where(sql<boolean>`(${sql.join(changes, sql` or `)})`)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }

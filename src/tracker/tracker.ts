@@ -54,6 +54,11 @@ export class TaskTracker {
   /** The queue sync source; set by the BullMQ integration (`useBullmqSync`) or by the host. */
   queueSource: QueueSource | undefined;
 
+  /** The size above which a payload is stored as a truncation marker (`maxPayloadBytes` of the instance). */
+  get maxPayloadBytes(): number {
+    return this.options.maxPayloadBytes;
+  }
+
   constructor(private readonly options: TrackerOptions) {
     this.queueSource = options.queueSource;
     const policy = { isTransient: (e: unknown) => options.store.dialect.isTransientError(e), logger: options.logger };

@@ -10,6 +10,7 @@ import { type AgentcoreTask, createAgentcoreTask, silentLogger } from '../../src
 import { recordQueues } from '../../src/queue/bullmq/index.js';
 import { loadPosition, positionKey } from '../../src/queue/bullmq/recorder-position.js';
 import { QueueRecording, type RecorderEvents, type RecorderQueue } from '../../src/queue/bullmq/recorder-queue.js';
+import { BACKDATE_TOLERANCE_MS } from '../../src/store/execution-store.js';
 import { useTestDatabase } from '../helpers/databases.js';
 import { connection, onPostgres, Queue, QueueEvents, queuesAt, sleep, useQueues, Worker, waitFor } from './helpers.js';
 
@@ -188,7 +189,19 @@ describe('recorder: events the stream never delivered (postgres)', () => {
         });
       }
       // Read from the job by the check. (Other runs lack it where the PostgreSQL backend really skipped `active`.)
-      if (s.lost.includes(taskId)) expect(run?.metadata, taskId).toMatchObject({ attempt: 1 });
+      if (s.lost.includes(taskId)) {
+        expect(run?.metadata, taskId).toMatchObject({ attempt: 1 });
+        // Written a check or two after the job ended, with the job's own times (not the write's).
+        const job = await s.queue.getJob(taskId);
+        const near = (at: Date | null | undefined, ms: number | undefined, what: string) => {
+          expect(at, `${taskId} ${what}`).toBeInstanceOf(Date);
+          expect(at!.getTime() - ms!, `${taskId} ${what}`).toBeLessThanOrEqual(BACKDATE_TOLERANCE_MS);
+        };
+        near(run?.createdAt, job?.timestamp, 'created');
+        near(run?.startedAt, job?.processedOn, 'started');
+        near(run?.finishedAt, job?.finishedOn, 'finished');
+        expect(run!.finishedAt!.getTime(), `${taskId} finished`).toBeGreaterThanOrEqual(job!.finishedOn!);
+      }
     }
     // The lost ones were finished by the check (others only if their events came later than two checks).
     const { checkedWrites } = s.recording.stats();

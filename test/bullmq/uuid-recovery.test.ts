@@ -148,6 +148,30 @@ describe('finished UUID jobs whose writes a killed worker lost (postgres)', () =
     expect((await rowsOf(queue, [...jobs.keys()])).length).toBe(jobs.size);
   });
 
+  it('runs a cleanup deleted are not brought back, also by a cleanup with a shorter retention than the setting', async () => {
+    const queue = redis.queue('cleaned');
+    // Finished UUID jobs with no run: a worker that records nothing.
+    const worker = new Worker(queue.name, async (job) => ({ i: job.data.i, doubled: job.data.i * 2 }), { connection });
+    redis.worker(worker);
+    for (let i = 0; i < 6; i++) await queue.add('square', { i }, { jobId: randomUUID() });
+    await waitFor('the jobs finished', async () => (await queue.getJobCounts('completed')).completed === 6);
+    await worker.close();
+    expect((await recoverUnrecorded(tasks, queue.name, { module: MODULE })).recovered).toBe(6);
+    expect(await unrecorded(queue)).toEqual([]);
+
+    // A one-off cleanup with a 1 s retention (the setting stays at 30 days) deletes them.
+    await sleep(1_100);
+    const cleaned = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 1 / 86_400 });
+    expect(cleaned.deleted_count).toBeGreaterThanOrEqual(6);
+    expect(await unrecorded(queue)).toHaveLength(6);
+    // A fresh instance (nothing remembered) finds them in the completed set, and leaves them deleted.
+    expect((await recoverUnrecorded(await instance(), queue.name, { module: MODULE })).recovered).toBe(0);
+    expect(await unrecorded(queue)).toHaveLength(6);
+    // A settings reset keeps that cutoff.
+    await tasks.settings.reset();
+    expect((await recoverUnrecorded(await instance(), queue.name, { module: MODULE })).recovered).toBe(0);
+  });
+
   it('a fresh tracked worker recovers them at its first job; the timeout job recovers those lost later', async () => {
     const queue = redis.queue('tracked');
     await crash(queue, 0, 20, 12);

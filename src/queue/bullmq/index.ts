@@ -1,7 +1,8 @@
 /**
  * `agentcore-task/bullmq`: record BullMQ jobs (`dispatch`, `tracked`, `instrumentWorker`), sync runs from BullMQ
  * (`bullmqSource`, `useBullmqSync`), and schedule the maintenance jobs on BullMQ (`scheduleMaintenance`,
- * `createMaintenanceWorker`). Needs the `bullmq` package.
+ * `createMaintenanceWorker`), and store runs of finished jobs whose writes were lost (`recoverUnrecorded`). Needs the
+ * `bullmq` package.
  * @packageDocumentation
  */
 export { type BullmqConnection, type BullmqPostgresConnection, isPostgresConnection } from './backend.js';
@@ -24,6 +25,12 @@ export {
   type RecordQueuesOptions,
   recordQueues,
 } from './recorder.js';
+export {
+  DEFAULT_RECOVER_LIMIT,
+  type RecoverOptions,
+  type RecoverSummary,
+  recoverUnrecorded,
+} from './recover.js';
 export {
   BullmqSource,
   type BullmqSourceOptions,

@@ -7,6 +7,9 @@ export interface RecorderJob {
   failedReason: string;
   stacktrace: string[] | null;
   returnvalue: unknown;
+  /** When it was added, its last attempt started, and it finished (epoch ms). */
+  timestamp?: number | undefined;
+  processedOn?: number | undefined;
   finishedOn?: number | undefined;
   progress: unknown;
   /** The job's state now (a second read). */

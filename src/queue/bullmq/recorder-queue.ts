@@ -685,7 +685,23 @@ export class QueueRecording {
     e.attempt = attempt;
     const progress = job.progress === 0 ? null : progressInput(job.progress as ProgressInput);
     fields.metadata = { ...(progress ? progressMetadata(progress) : {}), ...(attempt > 0 ? { attempt } : {}) };
-    return this.write(e, taskId, target.status, fields);
+    const { written } = this.write(e, taskId, target.status, fields);
+    // Written now, from a read of the queue: the run's times are those of this write. The job's own are moved in.
+    const ms = (value: number | undefined) => (typeof value === 'number' && value > 0 ? new Date(value) : undefined);
+    const times = {
+      createdAt: ms(job.timestamp),
+      startedAt: ms(job.processedOn),
+      finishedAt: isCompletedStatus(target.status) ? ms(job.finishedOn) : undefined,
+    };
+    return {
+      written: written.then(async (run) => {
+        if (!run || run === 'unmatched') return run;
+        await this.tasks.tracker.store
+          .backdate(run.taskId, times)
+          .catch((error) => this.warn(error, { jobId: e.jobId }, "could not set a run's times from its job"));
+        return run;
+      }),
+    };
   }
 
   // --- gaps and the stored position ---------------------------------------------------------------------------

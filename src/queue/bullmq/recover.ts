@@ -1,5 +1,7 @@
 import type { AgentcoreTask } from '../../create.js';
+import { ValidationError } from '../../errors.js';
 import { TaskStatus } from '../../status.js';
+import { readCleanupCutoff } from '../../store/cleanup-cutoff.js';
 import { toImportRun } from '../../store/import.js';
 import type { QueueSource } from '../source.js';
 import { jobArguments, jobTaskName, qualifiedTaskId, takenByAnotherQueue, UUID } from './lifecycle.js';
@@ -74,9 +76,10 @@ function stateOf(tasks: AgentcoreTask, queueName: string, module: string): Queue
  * row at all. Reads the ids of the newest `limit` jobs of the queue's `completed` and `failed` sets, keeps those
  * without a run (UUIDs only, unless `anyId`; under the id, or `<queue>:<id>`), and stores each with the status BullMQ
  * ended it with (`SUCCESS` with the return value, or `FAILURE` with the reason and stack) and the job's own times
- * (added, first processed, finished). Jobs added before the retention cutoff (`retentionDays`) are left alone:
- * cleanup may have deleted their runs on purpose. Idempotent: the insert skips a `task_id` that exists, so concurrent
- * calls (two workers) store each run once.
+ * (added, processed: the start of its last attempt, finished). Jobs added before the retention cutoff
+ * (`retentionDays`), or before the newest cutoff any cleanup used, are left alone: cleanup may have deleted their runs
+ * on purpose. A job whose run the database refuses (an over-long id) is logged and skipped. Idempotent: the insert
+ * skips a `task_id` that exists, so concurrent calls (two workers) store each run once.
  *
  * A job BullMQ already removed (`removeOnComplete` / `removeOnFail`) cannot be read back: no run is created for it.
  * `dispatch` registers the run before adding the job and so never leaves that gap. Needs the instance's sync source
@@ -106,10 +109,12 @@ async function recover(
   const source = await bullmqSourceOf(tasks.tracker.queueSource);
   if (!source) return summary;
   const limit = options.limit ?? DEFAULT_RECOVER_LIMIT;
-  // Jobs added before the retention cutoff are left alone: cleanup may have deleted their runs on purpose, and BullMQ
-  // keeps finished jobs until told otherwise.
+  // Jobs added before the retention cutoff, or before the newest cutoff any cleanup used (one run with a shorter
+  // retention), are left alone: cleanup may have deleted their runs on purpose, and BullMQ keeps finished jobs until
+  // told otherwise.
   const { retentionDays } = await tasks.settings.get();
-  const cutoff = Date.now() - retentionDays * 86_400_000;
+  const cleanedBefore = (await readCleanupCutoff(tasks.db))?.getTime() ?? 0;
+  const cutoff = Math.max(Date.now() - retentionDays * 86_400_000, cleanedBefore);
   const recorded = new Set<string>();
   for (const finished of ['completed', 'failed'] as FinishedState[]) {
     const anyId = options.anyId || state.anyId;
@@ -120,10 +125,18 @@ async function recover(
     summary.checked += candidates.length;
     for (let i = 0; i < candidates.length; i += PAGE) {
       for (const [id, taskId] of await unrecorded(tasks, queueName, candidates.slice(i, i + PAGE), recorded)) {
-        const job = await source.finishedJob(queueName, id);
-        const recent = job && !(typeof job.timestamp === 'number' && job.timestamp < cutoff);
-        if (job && recent && (await register(tasks, queueName, options.module, taskId, job))) summary.recovered++;
-        recorded.add(id);
+        try {
+          const job = await source.finishedJob(queueName, id);
+          const recent = job && !(typeof job.timestamp === 'number' && job.timestamp < cutoff);
+          if (job && recent && (await register(tasks, queueName, options.module, taskId, job))) summary.recovered++;
+          recorded.add(id);
+        } catch (error) {
+          // One job that cannot be stored (an id or name the database refuses) must not hold up the others; an
+          // unreachable queue or database fails the pass.
+          if (!(error instanceof ValidationError)) throw error;
+          tasks.logger.warn({ err: error, queue: queueName, jobId: id }, 'agentcore-task: finished job not recovered');
+          recorded.add(id);
+        }
       }
     }
   }
@@ -159,8 +172,8 @@ async function unrecorded(
 }
 
 /**
- * Stores the run of a finished job, final status and the job's own times included (added, first processed, finished),
- * through the store's import: one insert, left alone when the `task_id` is taken meanwhile (`false` then).
+ * Stores the run of a finished job, final status and the job's own times included (added, last attempt started,
+ * finished), through the store's import: one insert, left alone when the `task_id` is taken meanwhile (`false` then).
  */
 async function register(
   tasks: AgentcoreTask,
@@ -174,23 +187,26 @@ async function register(
   const finishedAt = at(job.finishedOn) ?? now;
   const { taskArgs, taskKwargs } = jobArguments(job.data);
   const { status, result, error, traceback } = job.state;
-  const run = toImportRun({
-    task_id: taskId,
-    task_name: jobTaskName(job),
-    module,
-    status,
-    created_at: at(job.timestamp) ?? finishedAt,
-    started_at: at(job.processedOn) ?? finishedAt,
-    finished_at: finishedAt,
-    updated_at: now,
-    task_args: taskArgs ?? [],
-    task_kwargs: taskKwargs ?? {},
-    result: status === TaskStatus.SUCCESS ? (result ?? null) : null,
-    error: error ?? null,
-    traceback: traceback ?? null,
-    queue_name: queueName,
-    metadata: { attempt: Math.max(job.attemptsMade, 1), recovered_from_queue: true },
-  });
+  const run = toImportRun(
+    {
+      task_id: taskId,
+      task_name: jobTaskName(job),
+      module,
+      status,
+      created_at: at(job.timestamp) ?? finishedAt,
+      started_at: at(job.processedOn) ?? finishedAt,
+      finished_at: finishedAt,
+      updated_at: now,
+      task_args: taskArgs ?? [],
+      task_kwargs: taskKwargs ?? {},
+      result: status === TaskStatus.SUCCESS ? (result ?? null) : null,
+      error: error ?? null,
+      traceback: traceback ?? null,
+      queue_name: queueName,
+      metadata: { attempt: Math.max(job.attemptsMade, 1), recovered_from_queue: true },
+    },
+    tasks.tracker.maxPayloadBytes,
+  );
   const { inserted } = await tasks.tracker.store.importRuns([run]);
   return inserted > 0;
 }

@@ -15,7 +15,7 @@ export interface SourceJob {
   /** The job's name and data: read by `recoverUnrecorded` to register a run nobody wrote. */
   name?: string;
   data?: unknown;
-  /** Added, first processed and finished (epoch ms): the times `recoverUnrecorded` records. */
+  /** Added, processed (the last attempt's start) and finished (epoch ms): the times `recoverUnrecorded` records. */
   timestamp?: number;
   processedOn?: number | undefined;
   finishedOn?: number | undefined;
@@ -57,7 +57,7 @@ export interface FinishedJob {
   name: string;
   data: unknown;
   attemptsMade: number;
-  /** When it was added, first processed and finished (epoch ms), as BullMQ keeps them. */
+  /** When it was added, processed (its last attempt started) and finished (epoch ms), as BullMQ keeps them. */
   timestamp?: number | undefined;
   processedOn?: number | undefined;
   finishedOn?: number | undefined;
