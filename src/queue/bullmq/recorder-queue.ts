@@ -116,6 +116,11 @@ const FINISHED_STATES = ['completed', 'failed'] as const;
 
 /** Pages of one finished set a check reads at most: a busy or huge set is never walked whole. */
 const MAX_CHECK_PAGES = 10;
+/**
+ * Suspects one check reads and writes at most; the rest stay suspects for the next check. A recorder far behind its
+ * events makes many jobs look unfinished at once: reading them all together would slow it down further.
+ */
+const MAX_SETTLES_PER_CHECK = 200;
 
 const noop = () => {};
 
@@ -592,7 +597,10 @@ export class QueueRecording {
       if (!this.closing) this.warn(error, {}, 'could not read the finished jobs (checked again at the next tick)');
     }
     try {
-      const due = [...this.suspects].filter(([, seen]) => seen < check).map(([id]) => id);
+      const due = [...this.suspects]
+        .filter(([, seen]) => seen < check)
+        .slice(0, MAX_SETTLES_PER_CHECK)
+        .map(([id]) => id);
       await Promise.all(due.map((id) => this.settle(id)));
     } finally {
       this.checking = false;
