@@ -3,6 +3,9 @@
  * filling a database, issue 17). The mix follows bench/support/generate.ts: 30 days of history, 20 modules (skewed),
  * 10 task names per module, 1,000 users (skewed: user 1 has the most runs), 5 % system runs with no creator, 98 %
  * completed (90 % SUCCESS, 8 % FAILURE, 2 % REVOKED), 2 % running or waiting in the last hour. Deterministic (seeded).
+ * In creation order, as a history export is (the Django export query in docs/SCALING.md orders by id): each call's runs
+ * cover the 30 days from oldest to newest. `BENCH_IMPORT_ORDER=random` writes them in random time order instead (every
+ * index insert at a random place: about a quarter slower at 1M runs).
  *
  * As a script: `node --import tsx bench/support/runs-jsonl.ts N [FROM] > runs.jsonl` writes N runs
  * (`bench-FROM` … ), for `agentcore-task import runs.jsonl`.
@@ -17,15 +20,20 @@ import { prng } from '../../test/helpers/prng.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
+/** Runs still running or waiting (all of them in the last hour). */
+const RUNNING_SHARE = 0.02;
 
-/** Run number `i` (1-based) as one JSON line, times relative to `now`. */
-export function runLine(i: number, now: number, random: () => number): string {
+/**
+ * Run number `i` (1-based) as one JSON line, times relative to `now`. `place` in [0, 1) is where it falls in its
+ * batch of lines (oldest first); `undefined`: a random time.
+ */
+export function runLine(i: number, now: number, random: () => number, place?: number): string {
   const m = Math.floor(20 * random() ** 1.5);
   const t = Math.floor(10 * random());
   const u = random() < 0.05 ? null : 1 + Math.floor(1000 * random() ** 1.3);
   const d = 1 + Math.floor(60 * random());
   const r3 = random();
-  const running = random() < 0.02;
+  const running = place === undefined ? random() < 0.02 : place >= 1 - RUNNING_SHARE;
   const status = running
     ? r3 < 0.5
       ? 'STARTED'
@@ -37,7 +45,14 @@ export function runLine(i: number, now: number, random: () => number): string {
       : r3 < 0.98
         ? 'FAILURE'
         : 'REVOKED';
-  const created = running ? now - random() * HOUR : now - random() * 30 * DAY;
+  const created =
+    place === undefined
+      ? running
+        ? now - random() * HOUR
+        : now - random() * 30 * DAY
+      : running
+        ? now - HOUR + ((place - (1 - RUNNING_SHARE)) / RUNNING_SHARE) * HOUR
+        : now - 30 * DAY + (place / (1 - RUNNING_SHARE)) * (30 * DAY - HOUR);
   const iso = (ms: number) => new Date(Math.floor(ms)).toISOString();
   const completed = !running;
   return JSON.stringify({
@@ -61,12 +76,16 @@ export function runLine(i: number, now: number, random: () => number): string {
   });
 }
 
-/** Writes runs `from` … `from + rows - 1` to `out`, respecting backpressure. */
+/**
+ * Writes runs `from` … `from + rows - 1` to `out`, oldest first (or in random time order with
+ * `BENCH_IMPORT_ORDER=random`), respecting backpressure.
+ */
 export async function writeRuns(out: Writable, rows: number, from = 1, now = Date.now()): Promise<void> {
   const random = prng(from);
+  const ordered = process.env.BENCH_IMPORT_ORDER !== 'random';
   const chunk: string[] = [];
   for (let i = from; i < from + rows; i++) {
-    chunk.push(runLine(i, now, random));
+    chunk.push(runLine(i, now, random, ordered ? (i - from) / rows : undefined));
     if (chunk.length === 1000 || i === from + rows - 1) {
       const ok = out.write(`${chunk.join('\n')}\n`);
       chunk.length = 0;
