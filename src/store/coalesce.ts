@@ -2,8 +2,8 @@
  * Identical reads asked for at the same time share one query. A read asked for while an identical one runs does not
  * take that one's answer (it may have been counted before a write the caller already saw): it waits for the next
  * query, which starts as soon as the running one ends and answers every read that waited for it. So every caller gets
- * an answer counted after it asked, and any number of identical readers cost the database at most two queries at a
- * time (one running, one waiting) instead of one each.
+ * an answer counted after it asked, and any number of identical readers of one process cost the database one query
+ * at a time (and one waiting to start) instead of one each.
  */
 export class ReadCoalescer<T> {
   private readonly slots = new Map<string, Slot<T>>();

@@ -158,8 +158,8 @@ export class TaskTracker {
   /**
    * Counts by status, module and task name, and an optional time series. Identical requests at the same time share
    * one count (`ReadCoalescer`: each answer is counted after its request arrived; each caller gets its own copy): a
-   * dashboard polled by many admins, or a burst of the same request, costs the database at most two query sets at a
-   * time instead of one per request.
+   * dashboard polled by many admins, or a burst of the same request, costs the database one query set at a time per
+   * process instead of one per request.
    */
   async getTaskStats(options: StatsOptions = {}): Promise<TaskStats> {
     let key: string;
