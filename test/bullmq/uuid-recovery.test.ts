@@ -172,6 +172,28 @@ describe('finished UUID jobs whose writes a killed worker lost (postgres)', () =
     expect((await recoverUnrecorded(await instance(), queue.name, { module: MODULE })).recovered).toBe(0);
   });
 
+  it('a job whose run the database refuses is logged and skipped; the jobs after it are recovered', async () => {
+    const queue = redis.queue('refused');
+    const worker = new Worker(queue.name, async (job) => ({ i: job.data.i }), { connection });
+    redis.worker(worker);
+    // Any id (as for `instrumentWorker`); one of them over 255 characters, which no run can have.
+    const ids = [0, 1, 2, 3, 4].map((i) => (i === 2 ? `long-${'x'.repeat(300)}` : `refused-${i}`));
+    for (const [i, jobId] of ids.entries()) await queue.add('square', { i }, { jobId });
+    await waitFor('the jobs finished', async () => (await queue.getJobCounts('completed')).completed === 5);
+    await worker.close();
+    const warnings: string[] = [];
+    const logged = await createAgentcoreTask({
+      database: database.url,
+      logger: { ...silentLogger, warn: (_: unknown, message?: string) => void warnings.push(String(message)) },
+      realtime: false,
+    });
+    instances.push(logged);
+    useBullmqSync(logged, { connection: queuesAt });
+    expect((await recoverUnrecorded(logged, queue.name, { module: MODULE, anyId: true })).recovered).toBe(4);
+    expect(await unrecorded(queue)).toEqual([ids[2]]);
+    expect(warnings).toContain('agentcore-task: finished job not recovered');
+  });
+
   it('a fresh tracked worker recovers them at its first job; the timeout job recovers those lost later', async () => {
     const queue = redis.queue('tracked');
     await crash(queue, 0, 20, 12);

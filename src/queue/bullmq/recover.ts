@@ -156,15 +156,22 @@ async function unrecorded(
 ): Promise<Map<string, string>> {
   const missing = new Map<string, string>();
   const check = async (id: string) => {
-    const row = await tasks.tracker.getTask(id);
-    if (row && !takenByAnotherQueue(row, queueName)) {
+    try {
+      const row = await tasks.tracker.getTask(id);
+      if (row && !takenByAnotherQueue(row, queueName)) {
+        recorded.add(id);
+        return;
+      }
+      // No run under the id, or one of another queue: the job's run, if any, is `<queue>:<id>`.
+      const qualified = qualifiedTaskId(queueName, id);
+      if (await tasks.tracker.getTask(qualified)) recorded.add(id);
+      else missing.set(id, row ? qualified : id);
+    } catch (error) {
+      // An id no run can have (over 255 characters, a NUL): skipped, like a job whose run the database refuses.
+      if (!(error instanceof ValidationError)) throw error;
+      tasks.logger.warn({ err: error, queue: queueName, jobId: id }, 'agentcore-task: finished job not recovered');
       recorded.add(id);
-      return;
     }
-    // No run under the id, or one of another queue: the job's run, if any, is `<queue>:<id>`.
-    const qualified = qualifiedTaskId(queueName, id);
-    if (await tasks.tracker.getTask(qualified)) recorded.add(id);
-    else missing.set(id, row ? qualified : id);
   };
   // A few reads at a time: the pool stays free for the workers' own writes.
   for (let i = 0; i < ids.length; i += READS_AT_ONCE) await Promise.all(ids.slice(i, i + READS_AT_ONCE).map(check));
