@@ -1,5 +1,6 @@
 import type { AgentcoreTask } from '../../create.js';
 import { ValidationError } from '../../errors.js';
+import { checkIdentifier } from '../../json-safe.js';
 import { TaskStatus } from '../../status.js';
 import { readCleanupCutoff } from '../../store/cleanup-cutoff.js';
 import { toImportRun } from '../../store/import.js';
@@ -134,7 +135,7 @@ async function recover(
           // One job that cannot be stored (an id or name the database refuses) must not hold up the others; an
           // unreachable queue or database fails the pass.
           if (!(error instanceof ValidationError)) throw error;
-          tasks.logger.warn({ err: error, queue: queueName, jobId: id }, 'agentcore-task: finished job not recovered');
+          notRecovered(tasks, queueName, id, error);
           recorded.add(id);
         }
       }
@@ -156,26 +157,32 @@ async function unrecorded(
 ): Promise<Map<string, string>> {
   const missing = new Map<string, string>();
   const check = async (id: string) => {
+    // An id no run can have (over 255 characters, a NUL, which PostgreSQL would refuse even in a lookup): skipped.
     try {
-      const row = await tasks.tracker.getTask(id);
-      if (row && !takenByAnotherQueue(row, queueName)) {
-        recorded.add(id);
-        return;
-      }
-      // No run under the id, or one of another queue: the job's run, if any, is `<queue>:<id>`.
-      const qualified = qualifiedTaskId(queueName, id);
-      if (await tasks.tracker.getTask(qualified)) recorded.add(id);
-      else missing.set(id, row ? qualified : id);
+      checkIdentifier(id, 'task_id');
     } catch (error) {
-      // An id no run can have (over 255 characters, a NUL): skipped, like a job whose run the database refuses.
-      if (!(error instanceof ValidationError)) throw error;
-      tasks.logger.warn({ err: error, queue: queueName, jobId: id }, 'agentcore-task: finished job not recovered');
+      notRecovered(tasks, queueName, id, error);
       recorded.add(id);
+      return;
     }
+    const row = await tasks.tracker.getTask(id);
+    if (row && !takenByAnotherQueue(row, queueName)) {
+      recorded.add(id);
+      return;
+    }
+    // No run under the id, or one of another queue: the job's run, if any, is `<queue>:<id>`.
+    const qualified = qualifiedTaskId(queueName, id);
+    if (await tasks.tracker.getTask(qualified)) recorded.add(id);
+    else missing.set(id, row ? qualified : id);
   };
   // A few reads at a time: the pool stays free for the workers' own writes.
   for (let i = 0; i < ids.length; i += READS_AT_ONCE) await Promise.all(ids.slice(i, i + READS_AT_ONCE).map(check));
   return missing;
+}
+
+/** Logs a finished job whose run cannot be stored (it is not tried again by this instance). */
+function notRecovered(tasks: AgentcoreTask, queueName: string, jobId: string, error: unknown): void {
+  tasks.logger.warn({ err: error, queue: queueName, jobId }, 'agentcore-task: finished job not recovered');
 }
 
 /**

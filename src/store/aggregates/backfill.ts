@@ -87,9 +87,7 @@ export async function backfillAggregates(
   if (dialect !== 'postgres') {
     // 0004 leaves none there (it counts in the migration); a marker stored by hand is counted here, without a lock (a
     // recount is safe while another runs). Processes that already read the aggregates keep reading them.
-    const result = await rebuildAggregates(db, dialect, options);
-    await clearBackfillPending(db);
-    return { state: 'done', ...result };
+    return { state: 'done', ...(await recountAggregates(db, dialect, options)) };
   }
   // The lock belongs to a session: hold one connection for the lock and the recount (one connection in all).
   return db.connection().execute(async (conn) => {
