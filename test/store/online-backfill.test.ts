@@ -41,6 +41,22 @@ async function before0004(url: string): Promise<AnyDb> {
   return db as AnyDb;
 }
 
+/**
+ * `fn` on a PostgreSQL pool with the schema up to 0003 (`before0004`) and a second plain client of its own (to hold a
+ * lock or cut a connection); both are closed afterwards.
+ */
+async function withOldSchema(url: string, fn: (db: AnyDb, client: pg.Client) => Promise<void>): Promise<void> {
+  const db = await before0004(url);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await fn(db, client);
+  } finally {
+    await client.end();
+    await db.destroy();
+  }
+}
+
 const dialectOf = (url: string): DialectName =>
   url.startsWith('postgres') ? 'postgres' : url.startsWith('mysql') ? 'mysql' : 'sqlite';
 
@@ -252,8 +268,7 @@ describe('stopped stats backfill on postgres', () => {
   const database = useTestDatabase('postgres');
 
   it('a count stopped half-way leaves the marker, and the next migrate finishes it', async () => {
-    const db = await before0004(database.url);
-    try {
+    await withOldSchema(database.url, async (db) => {
       await fillPostgres(db, 20_000);
       let chunks = 0;
       await expect(
@@ -282,9 +297,7 @@ describe('stopped stats backfill on postgres', () => {
       } finally {
         await tasks.close();
       }
-    } finally {
-      await db.destroy();
-    }
+    });
   });
 });
 
@@ -346,10 +359,7 @@ describe('stats backfill whose connection dies on postgres', () => {
   const database = useTestDatabase('postgres');
 
   it('the lock goes with the connection, and the next migrate counts it all', async () => {
-    const db = await before0004(database.url);
-    const admin = new pg.Client({ connectionString: database.url });
-    await admin.connect();
-    try {
+    await withOldSchema(database.url, async (db, admin) => {
       await fillPostgres(db, 20_000);
       let chunks = 0;
       let killed: Promise<pg.QueryResult> | undefined;
@@ -376,10 +386,7 @@ describe('stats backfill whose connection dies on postgres', () => {
       expect(await backfillAggregates(db, 'postgres')).toMatchObject({ state: 'done', runs: 20_000 });
       expect(await pending(db)).toBe(false);
       await expectAggregatesExact(db);
-    } finally {
-      await admin.end();
-      await db.destroy();
-    }
+    });
   });
 });
 
@@ -387,10 +394,7 @@ describe('agentcore-task migrate over existing runs on postgres', () => {
   const database = useTestDatabase('postgres');
 
   it('counts them with progress on stderr and reports the count; says when another process counts', async () => {
-    const db = await before0004(database.url);
-    const holder = new pg.Client({ connectionString: database.url });
-    await holder.connect();
-    try {
+    await withOldSchema(database.url, async (db, holder) => {
       await fillPostgres(db, 5_000);
       const first = await runCli(['migrate', '--json', '--database', database.url]);
       expect(first.code, first.stderr).toBe(0);
@@ -415,10 +419,7 @@ describe('agentcore-task migrate over existing runs on postgres', () => {
       await holder.query('select pg_advisory_unlock($1)', [PG_BACKFILL_LOCK]);
       const done = await runCli(['migrate', '--database', database.url]);
       expect(done.stdout).toMatch(/Counted 5000 existing runs into the stats aggregates \(\d+(\.\d)? s\)\.\n$/);
-    } finally {
-      await holder.end();
-      await db.destroy();
-    }
+    });
   });
 });
 
@@ -426,10 +427,7 @@ describe('stats backfill that fails at application start on postgres', () => {
   const database = useTestDatabase('postgres');
 
   it('the application starts anyway (a warning, stats count the table); rebuild-stats then ends the pending count', async () => {
-    const db = await before0004(database.url);
-    const holder = new pg.Client({ connectionString: database.url });
-    await holder.connect();
-    try {
+    await withOldSchema(database.url, async (db, holder) => {
       await fillPostgres(db, 3_000);
       expect(await migrateToLatest(db, 'postgres', { backfill: false })).toEqual(['0004_stats_aggregates']);
       expect(await pending(db)).toBe(true);
@@ -459,9 +457,6 @@ describe('stats backfill that fails at application start on postgres', () => {
       } finally {
         await tasks.close();
       }
-    } finally {
-      await holder.end();
-      await db.destroy();
-    }
+    });
   });
 });
