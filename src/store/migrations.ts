@@ -130,16 +130,15 @@ export function migrationsFor(dialect: DialectName): Record<string, Migration> {
     // the aggregates until this migration is recorded and no count is pending. See `aggregates/backfill.ts`.
     [AGGREGATES_MIGRATION]: {
       async up(db: AnyKysely) {
-        if (dialect === 'postgres') {
-          await installAggregates(db, dialect);
-          // The triggers' lock keeps writers out until commit: no run appears between this look and the commit. A new
-          // (empty) table needs no count.
-          const { rows } = await sql`select 1 from ${sql.table(EXECUTION_TABLE)} limit 1`.execute(db);
-          if (rows.length > 0) await markBackfillPending(db, dialect);
+        await installAggregates(db, dialect);
+        if (dialect !== 'postgres') {
+          await rebuildAggregates(db, dialect);
           return;
         }
-        await installAggregates(db, dialect);
-        await rebuildAggregates(db, dialect);
+        // The triggers' lock keeps writers out until commit: no run appears between this look and the commit. A new
+        // (empty) table needs no count.
+        const { rows } = await sql`select 1 from ${sql.table(EXECUTION_TABLE)} limit 1`.execute(db);
+        if (rows.length > 0) await markBackfillPending(db, dialect);
       },
     },
   };
@@ -169,7 +168,7 @@ export interface MigrateOptions {
 
 /**
  * Applies every pending migration, then, when `0004` left the stats backfill pending (PostgreSQL), counts the runs
- * already stored, online: writers wait at most one short chunk, never for the whole count. Safe to run concurrently
+ * already stored, online: in short chunks, never holding writers off for the whole count (see `rebuildAggregates`). Safe to run concurrently
  * from several processes (Kysely's migration lock; one process counts, the others return without waiting for it).
  * Returns the migrations applied.
  */
