@@ -66,6 +66,26 @@ export function progressSink(io: Pick<CliIo, 'stderr'>): ProgressSink {
   return { write: (text) => io.stderr(text), isTTY: process.stderr.isTTY === true };
 }
 
+/**
+ * `fn` given an `onProgress(done, total)` that shows a progress bar on stderr from its first call (nothing for work
+ * that reports none); the bar is finished when `fn` settles.
+ */
+export async function withProgress<T>(
+  io: Pick<CliIo, 'stderr'>,
+  label: string,
+  fn: (onProgress: (done: number, total: number) => void) => Promise<T>,
+): Promise<T> {
+  let progress: Progress | undefined;
+  try {
+    return await fn((done, total) => {
+      progress ??= new Progress(progressSink(io), label, total);
+      progress.update(done);
+    });
+  } finally {
+    progress?.done();
+  }
+}
+
 /** Where progress goes: a redrawn bar on a terminal, otherwise a line now and then (logs, CI, pipes). */
 export interface ProgressSink {
   write(text: string): void;

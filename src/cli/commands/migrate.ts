@@ -2,7 +2,7 @@ import { type BackfillResult, backfillAggregates } from '../../store/aggregates/
 import { migrateToLatest, migrationsFor } from '../../store/migrations.js';
 import { type CliIo, type Command, EXIT, parseCommandArgs, UsageError } from '../command.js';
 import { DATABASE_HELP, databaseUrl, hidePassword, withTasks } from '../database.js';
-import { json, Progress, progressSink } from '../format.js';
+import { json, withProgress } from '../format.js';
 
 const help = `Usage: agentcore-task migrate [options]
 
@@ -38,18 +38,9 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const started = Date.now();
   const { applied, all, backfill } = await withTasks(url, io, { migrate: true }, async (tasks) => {
     const applied = await migrateToLatest(tasks.db, tasks.dialect.name, { backfill: false });
-    let progress: Progress | undefined;
-    let backfill: BackfillResult;
-    try {
-      backfill = await backfillAggregates(tasks.db, tasks.dialect.name, {
-        onProgress: (counted, total) => {
-          progress ??= new Progress(progressSink(io), 'counting runs into the stats aggregates', total);
-          progress.update(counted);
-        },
-      });
-    } finally {
-      progress?.done();
-    }
+    const backfill = await withProgress(io, 'counting runs into the stats aggregates', (onProgress) =>
+      backfillAggregates(tasks.db, tasks.dialect.name, { onProgress }),
+    );
     return { applied, all: Object.keys(migrationsFor(tasks.dialect.name)), backfill };
   });
   const seconds = Math.round((Date.now() - started) / 100) / 10;
