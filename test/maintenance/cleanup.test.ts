@@ -2,6 +2,7 @@ import type { KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentcoreTask, createAgentcoreTask, type ExecutionChange, silentLogger } from '../../src/index.js';
 import { CLEANUP_STATEMENT_ROWS } from '../../src/maintenance/names.js';
+import { readCleanupCutoff } from '../../src/store/cleanup-cutoff.js';
 import { DIALECTS, useTestDatabase } from '../helpers/databases.js';
 import { backdate, DAY, existing, seedRun, uid } from './helpers.js';
 
@@ -53,6 +54,17 @@ describe.each(DIALECTS)('cleanupOldExecutions on %s', (dialect) => {
     expect(Math.abs(cutoff - (before - 30 * DAY))).toBeLessThan(5_000);
     expect(await existing(tasks, oldCompleted)).toEqual([]);
     expect(await existing(tasks, [...oldUnfinished, ...recent])).toEqual([...oldUnfinished, ...recent].sort());
+  });
+
+  it('stores its cutoff first, only ever raised, and a settings reset keeps it (for the recovery of queue jobs)', async () => {
+    const seven = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 7 });
+    expect((await readCleanupCutoff(tasks.db))?.toISOString()).toBe(seven.cutoff);
+    // A later cleanup with the longer setting has an older cutoff: the stored one stays.
+    await tasks.maintenance.cleanupOldExecutions();
+    await tasks.settings.reset();
+    expect((await readCleanupCutoff(tasks.db))?.toISOString()).toBe(seven.cutoff);
+    const three = await tasks.maintenance.cleanupOldExecutions({ retentionDays: 3 });
+    expect((await readCleanupCutoff(tasks.db))?.toISOString()).toBe(three.cutoff);
   });
 
   it('onlyCompleted: false deletes old unfinished runs too', async () => {
